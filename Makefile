@@ -1,0 +1,106 @@
+# crosslink — the front door. `make help` lists every target.
+#
+# Each system has its own environment (system_a/.venv, system_b/.venv), built from its own
+# lock file; nothing here relies on an activated shell. Defaults point at RabbitMQ, Redis and
+# PostgreSQL on localhost; override any variable on the command line or in the environment.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+A_PY := system_a/.venv/bin/python
+B_PY := system_b/.venv/bin/python
+
+# The one configuration vocabulary, shared with both systems, compose, CI and the tests.
+export CELERY_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
+export CELERY_RESULT_BACKEND ?= redis://127.0.0.1:6379/0
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crosslink
+export CROSSLINK_STORAGE_ROOT ?= $(CURDIR)/var/storage
+export DJANGO_DEBUG ?= true
+# uv must use the machine's Python, never download one.
+export UV_PYTHON_DOWNLOADS := never
+
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet \
+	--no-emit-package crosslink-shared-schema
+
+.PHONY: help
+help: ## Show this list of targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# --- Environments -----------------------------------------------------------------------------
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+# An environment is rebuilt when its lock file or a manifest changes.
+system_%/.venv/.synced: system_%/requirements-dev.lock system_%/pyproject.toml shared_schema/pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) system_$*/.venv
+	$(UV) pip sync --quiet --python system_$*/.venv/bin/python --require-hashes system_$*/requirements-dev.lock
+	$(UV) pip install --quiet --python system_$*/.venv/bin/python --no-deps -e shared_schema \
+		$(if $(filter b,$*),-e system_b)
+	touch $@
+
+.PHONY: setup
+setup: system_a/.venv/.synced system_b/.venv/.synced ## Create both systems' environments from their lock files
+
+.PHONY: lock
+lock: | $(UV) ## Re-resolve the lock files after changing a pyproject.toml
+	for s in system_a system_b; do \
+		$(UV) pip compile $(LOCK_FLAGS) $$s/pyproject.toml -o $$s/requirements.lock; \
+		$(UV) pip compile $(LOCK_FLAGS) --extra dev -c $$s/requirements.lock $$s/pyproject.toml \
+			-o $$s/requirements-dev.lock; \
+	done
+
+# --- Demo -------------------------------------------------------------------------------------
+
+.PHONY: db
+db: setup ## Create A's database if needed and apply migrations
+	cd system_a && .venv/bin/python manage.py ensure_database && .venv/bin/python manage.py migrate --no-input
+
+.PHONY: demo
+demo: db ## Run the demo on local services: A's web on :8000, A's worker, B's worker
+	bash scripts/demo.sh
+
+# --- Quality ----------------------------------------------------------------------------------
+
+.PHONY: lint
+lint: setup ## ruff and mypy over every package
+	$(A_PY) -m ruff check .
+	$(A_PY) -m ruff format --check .
+	cd system_a && .venv/bin/python -m mypy
+	cd system_b && .venv/bin/python -m mypy
+	cd shared_schema && ../system_b/.venv/bin/python -m mypy
+
+.PHONY: format
+format: setup ## Apply ruff's fixes and formatting
+	$(A_PY) -m ruff check --fix .
+	$(A_PY) -m ruff format .
+
+# --- Tests ------------------------------------------------------------------------------------
+
+PYTEST_FLAGS ?=
+
+.PHONY: test-unit
+test-unit: setup ## Unit tests of each package, each in its own environment
+	cd shared_schema && ../system_b/.venv/bin/python -m pytest $(PYTEST_FLAGS)
+	cd system_b && .venv/bin/python -m pytest $(PYTEST_FLAGS)
+	cd system_a && .venv/bin/python -m pytest $(PYTEST_FLAGS)
+
+.PHONY: test-integration
+test-integration: setup ## Contract and integration tests: both systems' real workers over real services
+	$(A_PY) -m pytest tests $(PYTEST_FLAGS)
+
+.PHONY: test
+test: lint test-unit test-integration ## Set up and run every test (what CI runs)
+
+.PHONY: clean
+clean: ## Remove environments, caches and runtime state (var/)
+	rm -rf .tools system_a/.venv system_b/.venv var .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -name .pytest_cache -type d -prune -exec rm -rf {} +
+	find . -name .mypy_cache -type d -prune -exec rm -rf {} +

@@ -1,0 +1,36 @@
+"""The contract between System A and System B.
+
+Everything both sides must agree on lives here and nowhere else: task and queue names, the
+payload models that cross the wire, and the error codes and exception classes B raises and A
+reconstructs. This package imports neither Django nor Celery, so either side (or a third one)
+can depend on it without pulling in the other's framework.
+"""
+
+from shared_schema.errors import ERROR_HINTS, ErrorCode, ProcessingError, error_class_for
+from shared_schema.names import PROCESS_TASK, QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
+from shared_schema.payloads import (
+    PROGRESS_STATE,
+    SCHEMA_VERSION,
+    ColumnSummary,
+    FileFormat,
+    ProcessingProgress,
+    ProcessingRequest,
+    ProcessingResult,
+)
+
+__all__ = [
+    "ERROR_HINTS",
+    "PROCESS_TASK",
+    "PROGRESS_STATE",
+    "QUEUE_SYSTEM_A",
+    "QUEUE_SYSTEM_B",
+    "SCHEMA_VERSION",
+    "ColumnSummary",
+    "ErrorCode",
+    "FileFormat",
+    "ProcessingError",
+    "ProcessingProgress",
+    "ProcessingRequest",
+    "ProcessingResult",
+    "error_class_for",
+]

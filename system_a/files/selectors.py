@@ -1,0 +1,48 @@
+"""Reads of ``File`` and of what the result backend says about a running attempt."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from celery import current_app
+from celery.result import AsyncResult
+from django.db.models import QuerySet
+
+from files.models import File
+from shared_schema.payloads import PROGRESS_STATE, ProcessingProgress
+
+
+def file_list() -> QuerySet[File]:
+    return File.objects.all()
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What System B is doing with the current attempt, from the result backend."""
+
+    state: str
+    """Celery's state: PENDING (queued, or unknown), STARTED, PROGRESS, SUCCESS, FAILURE, ..."""
+    progress: ProcessingProgress | None = None
+
+    @property
+    def label(self) -> str:
+        if self.state == PROGRESS_STATE and self.progress is not None:
+            return f"running, {self.progress.percent}% ({self.progress.rows:,} rows)"
+        return {"PENDING": "queued", "STARTED": "running", "RETRY": "retrying"}.get(
+            self.state, self.state.lower()
+        )
+
+
+def file_activity(*, file: File) -> Activity | None:
+    """B's progress for a PROCESSING file; ``None`` when there is nothing to ask about."""
+    if file.status != File.Status.PROCESSING or not file.task_id:
+        return None
+    result: AsyncResult[Any] = AsyncResult(file.task_id, app=current_app)
+    try:
+        state: str = result.state
+        info = result.info
+    except Exception:  # noqa: BLE001 - progress is a nicety; the page must render without it
+        return Activity(state="UNKNOWN")
+    progress = None
+    if state == PROGRESS_STATE and isinstance(info, dict):
+        progress = ProcessingProgress.model_validate(info)
+    return Activity(state=state, progress=progress)

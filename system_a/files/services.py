@@ -1,0 +1,207 @@
+"""Every write to ``File`` goes through here: one guarded service per transition.
+
+A transition applies only from the state it expects and, for callbacks, only for the current
+attempt's task id. Anything else (a duplicate, a late callback of an earlier attempt, a callback
+for a file already finished) changes nothing, is logged with what was found, and is reported
+back to the caller as ``applied=False``.
+"""
+
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from files.models import File
+from files.storage import storage_delete, storage_save_upload
+from shared_schema.errors import ErrorCode
+from shared_schema.payloads import ProcessingResult
+
+logger = logging.getLogger(__name__)
+
+
+class UploadRejected(Exception):
+    """The upload was refused before anything was stored."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    applied: bool
+    found: File.Status
+    """The state the file was in when the transition was attempted."""
+
+
+def file_create(*, upload: UploadedFile, storage_root: Path | None = None) -> File:
+    """Store ``upload`` and record it PENDING; it is sent to System B once the commit lands.
+
+    Sending after commit means System B (and A's callbacks) can never see a file the database
+    does not have yet. If sending fails, the file stays PENDING and the sweeper sends it later.
+    """
+    size = upload.size or 0
+    if size == 0:
+        raise UploadRejected("The file is empty.")
+    if size > settings.MAX_UPLOAD_BYTES:
+        raise UploadRejected(
+            f"The file is {size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,} bytes."
+        )
+    root = storage_root or settings.STORAGE_ROOT
+    key = storage_save_upload(upload=upload, root=root)
+    try:
+        with transaction.atomic():
+            file = File.objects.create(
+                original_name=(upload.name or "upload")[:255], storage_key=key, size_bytes=size
+            )
+            file_dispatch_on_commit(file_id=file.pk)
+    except BaseException:
+        storage_delete(key=key, root=root)  # no record, so no stored bytes either
+        raise
+    return file
+
+
+def file_dispatch(*, file_id: int) -> Transition:
+    """Send a PENDING file to System B as a new attempt.
+
+    The file is marked PROCESSING with the new task id *before* the message is published, so
+    even a callback that arrives within milliseconds finds the attempt it belongs to. If the
+    publish fails, the attempt is rolled back to PENDING for the sweeper to send again.
+    """
+    from files.dispatch import processing_request_send  # the only caller of send_task
+
+    task_id = str(uuid.uuid4())
+    with transaction.atomic():
+        file = File.objects.select_for_update().get(pk=file_id)
+        if file.status != File.Status.PENDING:
+            logger.info("Not dispatching file %s: it is %s, not PENDING", file_id, file.status)
+            return Transition(applied=False, found=File.Status(file.status))
+        file.status = File.Status.PROCESSING
+        file.task_id = task_id
+        file.attempts += 1
+        file.dispatched_at = timezone.now()
+        file.save(update_fields=["status", "task_id", "attempts", "dispatched_at", "updated_at"])
+    try:
+        processing_request_send(file=file, task_id=task_id)
+    except Exception:
+        logger.exception("Could not send file %s to System B; it stays PENDING", file_id)
+        _file_undo_dispatch(file_id=file_id, task_id=task_id)
+        raise
+    logger.info("Sent file %s to System B as task %s", file_id, task_id)
+    return Transition(applied=True, found=File.Status.PENDING)
+
+
+def _file_undo_dispatch(*, file_id: int, task_id: str) -> None:
+    with transaction.atomic():
+        updated = File.objects.filter(
+            pk=file_id, status=File.Status.PROCESSING, task_id=task_id
+        ).update(
+            status=File.Status.PENDING,
+            task_id="",
+            attempts=F("attempts") - 1,  # a message the broker never took is not an attempt
+            updated_at=timezone.now(),
+        )
+    if not updated:
+        logger.warning("File %s moved on before its failed dispatch could be undone", file_id)
+
+
+def file_dispatch_on_commit(*, file_id: int) -> None:
+    """Dispatch after the surrounding transaction commits; a broker outage is logged, not raised."""
+
+    def send() -> None:
+        # Already logged by file_dispatch; the file is PENDING and the sweeper will send it.
+        with contextlib.suppress(Exception):
+            file_dispatch(file_id=file_id)
+
+    transaction.on_commit(send)
+
+
+def file_mark_succeeded(*, file_id: int, task_id: str, result: ProcessingResult) -> Transition:
+    with transaction.atomic():
+        file = File.objects.select_for_update().get(pk=file_id)
+        if not _is_current_attempt(file, task_id=task_id, action="mark succeeded"):
+            return Transition(applied=False, found=File.Status(file.status))
+        file.status = File.Status.SUCCESS
+        file.result = result.model_dump(mode="json")
+        file.error_code = ""
+        file.error_message = ""
+        file.finished_at = timezone.now()
+        file.save(
+            update_fields=[
+                "status",
+                "result",
+                "error_code",
+                "error_message",
+                "finished_at",
+                "updated_at",
+            ]
+        )
+    logger.info("File %s processed: %s rows (task %s)", file_id, result.rows, task_id)
+    return Transition(applied=True, found=File.Status.PROCESSING)
+
+
+def file_mark_failed(*, file_id: int, task_id: str, code: ErrorCode, message: str) -> Transition:
+    with transaction.atomic():
+        file = File.objects.select_for_update().get(pk=file_id)
+        if not _is_current_attempt(file, task_id=task_id, action="mark failed"):
+            return Transition(applied=False, found=File.Status(file.status))
+        file.status = File.Status.FAILED
+        file.result = None
+        file.error_code = code.value
+        file.error_message = message
+        file.finished_at = timezone.now()
+        file.save(
+            update_fields=[
+                "status",
+                "result",
+                "error_code",
+                "error_message",
+                "finished_at",
+                "updated_at",
+            ]
+        )
+    logger.info("File %s failed with %s (task %s): %s", file_id, code.value, task_id, message)
+    return Transition(applied=True, found=File.Status.PROCESSING)
+
+
+def file_retry(*, file_id: int) -> Transition:
+    """Start a new attempt for a FAILED file; late callbacks of the old attempt are ignored."""
+    with transaction.atomic():
+        file = File.objects.select_for_update().get(pk=file_id)
+        if file.status != File.Status.FAILED:
+            logger.info("Not retrying file %s: it is %s, not FAILED", file_id, file.status)
+            return Transition(applied=False, found=File.Status(file.status))
+        file.status = File.Status.PENDING
+        file.task_id = ""
+        file.error_code = ""
+        file.error_message = ""
+        file.finished_at = None
+        file.save(
+            update_fields=[
+                "status",
+                "task_id",
+                "error_code",
+                "error_message",
+                "finished_at",
+                "updated_at",
+            ]
+        )
+        file_dispatch_on_commit(file_id=file_id)
+    return Transition(applied=True, found=File.Status.FAILED)
+
+
+def _is_current_attempt(file: File, *, task_id: str, action: str) -> bool:
+    if file.status != File.Status.PROCESSING or file.task_id != task_id:
+        logger.warning(
+            "Ignored callback to %s file %s for task %s: found %s with current task %r",
+            action,
+            file.pk,
+            task_id,
+            file.status,
+            file.task_id or None,
+        )
+        return False
+    return True

@@ -1,0 +1,72 @@
+"""System A's callbacks: the tasks B's worker links to. Thin: validate, then call a service.
+
+Both run on A's worker, from A's queue. They receive what Celery gives a forwarded callback on
+the pinned version (see docs/callbacks.md): the success link gets B's return value first; the
+error link gets the failed task's id first and reads the exception from the result backend,
+where B stored it before publishing the error link.
+"""
+
+from typing import Any
+
+from celery import Task, shared_task
+from celery.result import AsyncResult
+from celery.utils.log import get_task_logger
+from django.db import InterfaceError, OperationalError
+from pydantic import ValidationError
+
+from files import services
+from files.outcomes import failure_describe
+from shared_schema.errors import ErrorCode
+from shared_schema.payloads import ProcessingResult
+
+logger = get_task_logger(__name__)
+
+# A database blip must not lose a callback: retry it (republished to A's own queue) with backoff.
+CALLBACK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 1,
+    "retry_backoff_max": 60,
+    "max_retries": 12,
+}
+
+
+@shared_task(name="system_a.file_processing_succeeded", **CALLBACK_OPTIONS)
+def file_processing_succeeded(
+    self: Task[Any, Any], result: Any, *, file_id: int, task_id: str
+) -> bool:
+    # Read the result from the argument, never from the backend: the link can run before B's
+    # result is stored.
+    try:
+        summary = ProcessingResult.model_validate(result)
+    except ValidationError as exc:
+        logger.error("File %s: System B returned a result outside the contract: %s", file_id, exc)
+        return services.file_mark_failed(
+            file_id=file_id,
+            task_id=task_id,
+            code=ErrorCode.INTERNAL_ERROR,
+            message="Processing returned a result that could not be read.",
+        ).applied
+    return services.file_mark_succeeded(file_id=file_id, task_id=task_id, result=summary).applied
+
+
+@shared_task(name="system_a.file_processing_failed", **CALLBACK_OPTIONS)
+def file_processing_failed(
+    self: Task[Any, Any], failed_task_id: str, *, file_id: int, task_id: str
+) -> bool:
+    if failed_task_id != task_id:
+        logger.warning(
+            "File %s: error callback for task %s names failed task %s",
+            file_id,
+            task_id,
+            failed_task_id,
+        )
+    try:
+        exc = AsyncResult(failed_task_id, app=self.app).result
+    except Exception:  # the failure is known even when its reason is not
+        logger.exception("File %s: could not read why task %s failed", file_id, failed_task_id)
+        exc = None
+    code, message = failure_describe(exc if isinstance(exc, BaseException) else None)
+    return services.file_mark_failed(
+        file_id=file_id, task_id=task_id, code=code, message=message
+    ).applied

@@ -1,0 +1,186 @@
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.db import IntegrityError, transaction
+from pytest_django import DjangoCaptureOnCommitCallbacks
+from pytest_django import Settings as SettingsWrapper
+
+from config.testing import celery_broker
+from files import services
+from files.models import File
+from shared_schema.errors import ErrorCode
+from shared_schema.payloads import ProcessingResult
+
+from .conftest import GOOD_CSV, csv_upload
+
+MakeFile = Callable[..., File]
+
+
+def a_result(storage_key: str = "uploads/task-1.csv") -> ProcessingResult:
+    return ProcessingResult(
+        storage_key=storage_key,
+        sha256="0" * 64,
+        size_bytes=len(GOOD_CSV),
+        format="csv",  # type: ignore[arg-type]
+        rows=2,
+        columns=({"name": "id"}, {"name": "name"}),  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.django_db
+def test_an_upload_is_stored_under_the_root_and_recorded_pending(storage_root: Path) -> None:
+    file = services.file_create(upload=csv_upload())
+
+    assert file.status == File.Status.PENDING
+    assert file.original_name == "people.csv"
+    assert file.size_bytes == len(GOOD_CSV)
+    assert file.storage_key.startswith("uploads/")
+    assert file.storage_key.endswith(".csv")
+    assert (storage_root / file.storage_key).read_bytes() == GOOD_CSV
+
+
+@pytest.mark.django_db
+def test_an_upload_is_dispatched_only_once_the_transaction_commits(
+    storage_root: Path, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.file_create(upload=csv_upload())
+
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_an_empty_upload_is_rejected_and_nothing_is_stored(storage_root: Path) -> None:
+    with pytest.raises(services.UploadRejected, match="empty"):
+        services.file_create(upload=csv_upload(b""))
+
+    assert not File.objects.exists()
+    assert not any(storage_root.rglob("*.*"))
+
+
+@pytest.mark.django_db
+def test_an_upload_over_the_limit_is_rejected_and_nothing_is_stored(
+    storage_root: Path, settings: SettingsWrapper
+) -> None:
+    settings.MAX_UPLOAD_BYTES = 5
+
+    with pytest.raises(services.UploadRejected, match="limit"):
+        services.file_create(upload=csv_upload())
+
+    assert not File.objects.exists()
+
+
+def test_success_applies_to_the_current_attempt(processing_file: MakeFile) -> None:
+    file = processing_file()
+
+    outcome = services.file_mark_succeeded(file_id=file.pk, task_id="task-1", result=a_result())
+
+    file.refresh_from_db()
+    assert outcome.applied
+    assert file.status == File.Status.SUCCESS
+    assert file.result is not None
+    assert file.result["rows"] == 2
+    assert file.finished_at is not None
+
+
+def test_a_duplicate_success_callback_changes_nothing_and_says_what_it_found(
+    processing_file: MakeFile,
+) -> None:
+    file = processing_file()
+    services.file_mark_succeeded(file_id=file.pk, task_id="task-1", result=a_result())
+    finished_at = File.objects.get(pk=file.pk).finished_at
+
+    outcome = services.file_mark_succeeded(file_id=file.pk, task_id="task-1", result=a_result())
+
+    assert not outcome.applied
+    assert outcome.found == File.Status.SUCCESS
+    assert File.objects.get(pk=file.pk).finished_at == finished_at
+
+
+def test_a_failure_after_success_does_not_overwrite_it(processing_file: MakeFile) -> None:
+    file = processing_file()
+    services.file_mark_succeeded(file_id=file.pk, task_id="task-1", result=a_result())
+
+    outcome = services.file_mark_failed(
+        file_id=file.pk, task_id="task-1", code=ErrorCode.INTERNAL_ERROR, message="late"
+    )
+
+    assert not outcome.applied
+    assert File.objects.get(pk=file.pk).status == File.Status.SUCCESS
+
+
+def test_a_failure_records_the_code_and_the_message(processing_file: MakeFile) -> None:
+    file = processing_file()
+
+    services.file_mark_failed(
+        file_id=file.pk, task_id="task-1", code=ErrorCode.INCONSISTENT_ROWS, message="Line 3"
+    )
+
+    file.refresh_from_db()
+    assert file.status == File.Status.FAILED
+    assert (file.error_code, file.error_message) == ("inconsistent_rows", "Line 3")
+    assert "as many fields as the header" in file.error_hint
+
+
+def test_a_callback_for_another_attempts_task_is_ignored(processing_file: MakeFile) -> None:
+    file = processing_file(task_id="task-2", attempts=2)
+
+    outcome = services.file_mark_succeeded(file_id=file.pk, task_id="task-1", result=a_result())
+
+    assert not outcome.applied
+    assert outcome.found == File.Status.PROCESSING
+    assert File.objects.get(pk=file.pk).status == File.Status.PROCESSING
+
+
+def test_a_retry_starts_a_new_pending_attempt_from_failed_only(
+    processing_file: MakeFile, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
+    file = processing_file()
+    assert not services.file_retry(file_id=file.pk).applied  # still PROCESSING
+    services.file_mark_failed(
+        file_id=file.pk, task_id="task-1", code=ErrorCode.PROCESSING_TIMEOUT, message="slow"
+    )
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        outcome = services.file_retry(file_id=file.pk)
+
+    file.refresh_from_db()
+    assert outcome.applied
+    assert (file.status, file.task_id, file.error_code) == (File.Status.PENDING, "", "")
+    assert len(callbacks) == 1
+
+
+def test_the_late_callback_of_an_old_attempt_is_ignored_after_a_retry(
+    processing_file: MakeFile,
+) -> None:
+    file = processing_file()
+    services.file_mark_failed(
+        file_id=file.pk, task_id="task-1", code=ErrorCode.STORAGE_UNAVAILABLE, message="x"
+    )
+    services.file_retry(file_id=file.pk)
+
+    outcome = services.file_mark_succeeded(file_id=file.pk, task_id="task-1", result=a_result())
+
+    assert not outcome.applied
+    assert File.objects.get(pk=file.pk).status == File.Status.PENDING
+
+
+def test_a_file_cannot_be_processing_without_a_task_id(processing_file: MakeFile) -> None:
+    file = processing_file()
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        File.objects.filter(pk=file.pk).update(task_id="")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_the_broker_is_down_the_file_stays_pending_and_unsent(
+    storage_root: Path, settings: SettingsWrapper
+) -> None:
+    # A real connection attempt to a port nothing listens on: the broker is down.
+    with celery_broker("amqp://guest:guest@127.0.0.1:1//"):
+        file = services.file_create(upload=csv_upload())
+
+    file.refresh_from_db()
+    assert file.status == File.Status.PENDING
+    assert (file.task_id, file.attempts) == ("", 0)

@@ -1,0 +1,53 @@
+"""System B's settings, read once from the environment.
+
+The variable names are the project's one configuration vocabulary: System A, the compose file,
+the Makefile, CI and the tests use the same ones. Defaults point at services on localhost.
+"""
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    try:
+        return int(raw) if raw.strip() else default
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    broker_url: str
+    result_backend: str
+    storage_root: Path
+    max_file_bytes: int
+    soft_time_limit: int
+    """Seconds before ``SoftTimeLimitExceeded`` turns into a PROCESSING_TIMEOUT failure."""
+    hard_time_limit: int
+    """Seconds before the pool kills the child outright; the backstop for a stuck task."""
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        soft = _env_int("CROSSLINK_SOFT_TIME_LIMIT", 30 * 60)
+        hard = _env_int("CROSSLINK_HARD_TIME_LIMIT", soft + 60)
+        if hard <= soft:
+            raise ValueError("CROSSLINK_HARD_TIME_LIMIT must be greater than the soft limit")
+        return cls(
+            broker_url=os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
+            result_backend=os.environ.get("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/0"),
+            storage_root=Path(
+                os.environ.get(
+                    "CROSSLINK_STORAGE_ROOT",
+                    os.path.join(tempfile.gettempdir(), "crosslink-storage"),
+                )
+            ).resolve(),
+            max_file_bytes=_env_int("CROSSLINK_MAX_FILE_BYTES", 2 * 1024**3),
+            soft_time_limit=soft,
+            hard_time_limit=hard,
+        )
+
+
+settings = Settings.from_env()

@@ -1,0 +1,53 @@
+"""The shared storage volume, as System B sees it: keys resolve inside one root, or not at all."""
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from shared_schema.errors import FileMissing, StorageKeyOutsideRoot
+
+
+def storage_resolve(*, root: Path, key: str) -> Path:
+    """The absolute path of ``key`` under ``root``; refuses keys that escape it.
+
+    Resolving follows symlinks, so a link inside the root that points outside is refused too.
+    """
+    if not key or "\x00" in key or os.path.isabs(key):
+        raise StorageKeyOutsideRoot(f"Storage key {key!r} is not a relative path.")
+    root = root.resolve()
+    path = (root / key).resolve()
+    if not path.is_relative_to(root):
+        raise StorageKeyOutsideRoot(f"Storage key {key!r} points outside the storage root.")
+    return path
+
+
+def storage_open_input(*, root: Path, key: str) -> IO[bytes]:
+    path = storage_resolve(root=root, key=key)
+    try:
+        return path.open("rb")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise FileMissing(f"No stored file at {key!r}.") from None
+
+
+@contextmanager
+def storage_write_atomic(*, root: Path, key: str) -> Iterator[IO[bytes]]:
+    """Write ``key`` all at once: readers see the old file or the complete new one, never half.
+
+    The temporary file sits in the destination's directory so the final ``os.replace`` is a
+    rename on one file system. A re-run of the same attempt overwrites; it never duplicates.
+    """
+    path = storage_resolve(root=root, key=key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            yield tmp
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise

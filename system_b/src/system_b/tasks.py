@@ -1,0 +1,90 @@
+"""``remote.processing``: the thin adapter between the wire and ``processing.file_process``."""
+
+import time
+from typing import Any
+
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.utils.log import get_task_logger
+from pydantic import ValidationError
+
+from shared_schema.errors import (
+    InvalidRequest,
+    ProcessingTimeout,
+    StorageUnavailable,
+    UnsupportedSchemaVersion,
+)
+from shared_schema.names import PROCESS_TASK
+from shared_schema.payloads import (
+    PROGRESS_STATE,
+    SUPPORTED_SCHEMA_VERSIONS,
+    ProcessingProgress,
+    ProcessingRequest,
+)
+from system_b.celery_app import app
+from system_b.processing import file_process
+from system_b.settings import settings
+
+logger = get_task_logger(__name__)
+
+PROGRESS_MIN_INTERVAL_S = 1.0
+"""Publish progress at most this often: each update is a write to the result backend."""
+
+
+def request_parse(payload: object) -> ProcessingRequest:
+    """The validated request, or a permanent ``InvalidRequest`` / ``UnsupportedSchemaVersion``."""
+    if not isinstance(payload, dict):
+        raise InvalidRequest(f"The request must be a JSON object, got {type(payload).__name__}.")
+    version = payload.get("schema_version")
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise UnsupportedSchemaVersion(
+            f"Schema version {version!r} is not supported; this worker speaks "
+            f"{sorted(SUPPORTED_SCHEMA_VERSIONS)}."
+        )
+    try:
+        return ProcessingRequest.model_validate(payload)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise InvalidRequest(f"The request is not valid: {problems}.") from None
+
+
+@app.task(
+    name=PROCESS_TASK,
+    bind=True,
+    # Only transient storage faults retry; every other ProcessingError is permanent.
+    autoretry_for=(StorageUnavailable,),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=5,
+)
+def process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
+    request = request_parse(payload)
+    logger.info("Processing file %s (%s)", request.file_id, request.storage_key)
+    last_report = 0.0
+
+    def report(progress: ProcessingProgress) -> None:
+        nonlocal last_report
+        now = time.monotonic()
+        if now - last_report >= PROGRESS_MIN_INTERVAL_S:
+            last_report = now
+            self.update_state(state=PROGRESS_STATE, meta=progress.model_dump(mode="json"))
+
+    try:
+        result = file_process(
+            request=request,
+            storage_root=settings.storage_root,
+            max_bytes=settings.max_file_bytes,
+            on_progress=report,
+        )
+    except SoftTimeLimitExceeded:
+        raise ProcessingTimeout(
+            f"Processing stopped after the time limit of {settings.soft_time_limit} seconds."
+        ) from None
+    except OSError as exc:
+        # A flaky mount, not a bad file: retried with backoff by autoretry_for.
+        raise StorageUnavailable(f"Storage error while reading the file: {exc.strerror}.") from exc
+    return result.model_dump(mode="json")

@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import pytest
+
+from shared_schema.errors import FileMissing, StorageKeyOutsideRoot
+from system_b.storage import storage_open_input, storage_resolve, storage_write_atomic
+
+
+@pytest.mark.parametrize("key", ["../secret", "uploads/../../secret", "/etc/passwd", "", "a\x00b"])
+def test_a_key_that_escapes_the_storage_root_is_refused(storage_root: Path, key: str) -> None:
+    with pytest.raises(StorageKeyOutsideRoot):
+        storage_resolve(root=storage_root, key=key)
+
+
+def test_a_symlink_inside_the_root_that_points_outside_is_refused(
+    storage_root: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "outside.csv").write_text("a\n1\n")
+    (storage_root / "link.csv").symlink_to(tmp_path / "outside.csv")
+
+    with pytest.raises(StorageKeyOutsideRoot):
+        storage_resolve(root=storage_root, key="link.csv")
+
+
+def test_a_key_inside_the_root_resolves_below_it(storage_root: Path) -> None:
+    assert storage_resolve(root=storage_root, key="uploads/a/../b.csv") == (
+        storage_root.resolve() / "uploads" / "b.csv"
+    )
+
+
+def test_a_directory_is_not_a_stored_file(storage_root: Path) -> None:
+    (storage_root / "uploads").mkdir()
+
+    with pytest.raises(FileMissing):
+        storage_open_input(root=storage_root, key="uploads")
+
+
+def test_an_atomic_write_replaces_the_file_whole(storage_root: Path) -> None:
+    with storage_write_atomic(root=storage_root, key="out/x.csv") as out:
+        out.write(b"first")
+    with storage_write_atomic(root=storage_root, key="out/x.csv") as out:
+        out.write(b"second")
+
+    assert (storage_root / "out" / "x.csv").read_bytes() == b"second"
+    assert sorted(p.name for p in (storage_root / "out").iterdir()) == ["x.csv"]
+
+
+def test_an_interrupted_atomic_write_leaves_the_old_file_and_no_temporary(
+    storage_root: Path,
+) -> None:
+    target = storage_root / "x.csv"
+    target.write_bytes(b"old")
+
+    def interrupted_write() -> None:
+        with storage_write_atomic(root=storage_root, key="x.csv") as out:
+            out.write(b"half")
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        interrupted_write()
+
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in storage_root.iterdir()] == ["x.csv"]

@@ -1,0 +1,104 @@
+"""Fixtures for tests that cross the two systems: a private broker vhost, a private storage
+root, System A's test database, and System A's and System B's real workers."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from config.testing import celery_broker
+from harness.processes import ManagedProcess, celery_worker
+from harness.rabbitmq import throwaway_vhost
+from shared_schema.names import QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Scratch space for this run: storage root, worker logs."""
+    return tmp_path_factory.mktemp("crosslink")
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> Iterator[str]:
+    with throwaway_vhost(settings.CELERY_BROKER_URL) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def storage_root(run_dir: Path) -> Path:
+    root = run_dir / "storage"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture(scope="session")
+def wire(
+    broker_url: str, storage_root: Path, django_db_setup: None, django_db_blocker: object
+) -> Iterator[dict[str, str]]:
+    """Point this process at the private vhost and storage, and return the environment that
+    points workers at them and at A's test database."""
+    original_root = settings.STORAGE_ROOT
+    settings.STORAGE_ROOT = storage_root
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "VIRTUAL_ENV"))},
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
+        "DATABASE_URL": database_url,
+        "CROSSLINK_STORAGE_ROOT": str(storage_root),
+        "DJANGO_DEBUG": "true",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with celery_broker(broker_url):
+        yield env
+    settings.STORAGE_ROOT = original_root
+
+
+def _started(process: ManagedProcess) -> Iterator[ManagedProcess]:
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def worker_a(wire: dict[str, str], run_dir: Path) -> Iterator[ManagedProcess]:
+    yield from _started(
+        celery_worker(system="a", env=wire, log_dir=run_dir / "logs", queues=QUEUE_SYSTEM_A)
+    )
+
+
+@pytest.fixture(scope="session")
+def worker_b(wire: dict[str, str], run_dir: Path) -> Iterator[ManagedProcess]:
+    b_dir = run_dir / "b-cwd"
+    b_dir.mkdir(exist_ok=True)
+    yield from _started(celery_worker(system="b", env=wire, log_dir=b_dir, queues=QUEUE_SYSTEM_B))
+
+
+@pytest.fixture
+def workers(
+    worker_a: ManagedProcess, worker_b: ManagedProcess, transactional_db: None
+) -> Iterator[tuple[ManagedProcess, ManagedProcess]]:
+    """Both systems' workers, running; their logs are printed if the test fails."""
+    yield worker_a, worker_b
+    assert worker_a.alive(), f"A's worker died:\n{worker_a.tail()}"
+    assert worker_b.alive(), f"B's worker died:\n{worker_b.tail()}"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    report = yield
+    if report.when == "call" and report.failed:
+        for name in ("worker_a", "worker_b"):
+            process = item.funcargs.get(name) if hasattr(item, "funcargs") else None
+            if isinstance(process, ManagedProcess):
+                report.sections.append((f"{process.name} log", process.tail(80)))
+    return report
