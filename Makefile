@@ -104,3 +104,11 @@ clean: ## Remove environments, caches and runtime state (var/)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .pytest_cache -type d -prune -exec rm -rf {} +
 	find . -name .mypy_cache -type d -prune -exec rm -rf {} +
+
+# --- Benchmarks -------------------------------------------------------------------------------
+
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: setup ## Benchmarks: round trip, burst, processing speed, memory — as ratios to baselines
+	$(A_PY) -m bench $(BENCH_FLAGS)

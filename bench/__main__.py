@@ -1,0 +1,211 @@
+"""``make bench``: measure crosslink against bare baselines in one run and print the ratios.
+
+Everything runs on this machine at the same time: a throwaway RabbitMQ vhost, a throwaway
+database, System A's and System B's workers, and the bare baseline's two workers. Round-trip
+samples are interleaved in rounds (bare, crosslink, bare, ...) so drift in the machine's load
+affects both sides alike. Results go to var/bench/results.json.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "system_a"), str(REPO / "tests")]
+
+from bench.stats import median, percentile, ratio  # noqa: E402
+from harness.processes import A_BIN, B_BIN, ManagedProcess, celery_worker  # noqa: E402
+from harness.rabbitmq import throwaway_vhost  # noqa: E402
+
+OUT = REPO / "var" / "bench"
+TARGETS = {  # name: (comparison, target) — benchmark targets, reported, never asserted
+    "roundtrip_ratio": ("<=", 3.0),
+    "throughput_ratio": (">=", 0.5),
+    "processing_ratio": (">=", 0.5),
+    "rss_ratio": ("<=", 1.5),
+}
+
+
+@contextmanager
+def throwaway_database(base_url: str, name: str) -> Iterator[str]:
+    import psycopg
+    from psycopg import sql
+
+    admin = base_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield base_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def started(stack: ExitStack, process: ManagedProcess) -> ManagedProcess:
+    stack.callback(process.stop)
+    return process.start()
+
+
+def round_trips(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from bench.roundtrip import Bare, Crosslink
+
+    logs = OUT / "logs"
+    with ExitStack() as stack:
+        for system, queues in (("a", "system_a.callbacks"), ("b", "system_b.remote")):
+            started(stack, celery_worker(system=system, env=env, log_dir=logs, queues=queues))
+        # Without DJANGO_SETTINGS_MODULE, or Celery's Django fix-up would load A's project.
+        bare_env = {k: v for k, v in env.items() if not k.startswith("DJANGO_")}
+        for name, binary, queue in (
+            ("remote_app", B_BIN, "bare.remote"),
+            ("caller_app", A_BIN, "bare.caller"),
+        ):
+            worker = celery_worker(system="b", env=bare_env, log_dir=logs, queues=queue, app=name)
+            worker.argv = [str(binary / "celery"), *worker.argv[1:]]
+            worker.cwd = REPO / "bench" / "bare"
+            started(stack, worker)
+
+        crosslink = Crosslink(storage_root=Path(env["CROSSLINK_STORAGE_ROOT"]))
+        bare = Bare(broker_url=env["CELERY_BROKER_URL"], backend_url=env["CELERY_RESULT_BACKEND"])
+        for _ in range(10):  # warm up connections and worker pools on both sides
+            bare.one()
+            crosslink.one()
+        samples: dict[str, list[float]] = {"bare": [], "crosslink": []}
+        rounds = max(1, args.files // args.round_size)
+        for _ in range(rounds):
+            samples["bare"] += [bare.one() for _ in range(args.round_size)]
+            samples["crosslink"] += [crosslink.one() for _ in range(args.round_size)]
+        timeout = max(120.0, args.burst * 0.5)
+        burst = {
+            "bare": args.burst / bare.burst(args.burst, timeout=timeout),
+            "crosslink": args.burst / crosslink.burst(args.burst, timeout=timeout),
+        }
+    from django.db import connections
+
+    connections.close_all()
+    return {
+        "roundtrip_ms": {
+            side: {
+                "n": len(values),
+                "median": median(values) * 1000,
+                "p95": percentile(values, 95) * 1000,
+            }
+            for side, values in samples.items()
+        },
+        "throughput_per_s": burst,
+        "roundtrip_ratio": ratio(median(samples["crosslink"]), median(samples["bare"])),
+        "throughput_ratio": ratio(burst["crosslink"], burst["bare"]),
+    }
+
+
+def processing(args: argparse.Namespace) -> dict[str, Any]:
+    out = subprocess.run(
+        [str(B_BIN / "python"), "-m", "bench.processing", "1", str(args.big_mb)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    ).stdout
+    measured: dict[str, Any] = json.loads(out)
+    big, small = measured[f"{args.big_mb}mb"], measured["1mb"]
+    return {
+        "processing": measured,
+        "processing_ratio": ratio(big["process"]["mb_per_s"], big["csv_reader"]["mb_per_s"]),
+        "sha256_ratio": ratio(big["process"]["mb_per_s"], big["sha256"]["mb_per_s"]),
+        "rss_ratio": ratio(big["process"]["peak_rss_mb"], small["process"]["peak_rss_mb"]),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    parser.add_argument("--files", type=int, default=200, help="round trips per side")
+    parser.add_argument("--round-size", type=int, default=20, help="samples per interleaved round")
+    parser.add_argument("--burst", type=int, default=1000, help="files / tasks in the burst")
+    parser.add_argument("--big-mb", type=int, default=200, help="size of the large input")
+    args = parser.parse_args()
+
+    run_id = uuid.uuid4().hex[:8]
+    storage = OUT / f"storage-{run_id}"
+    storage.mkdir(parents=True)
+    base_broker = os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    backend = os.environ.get("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/0")
+    base_db = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crosslink")
+    started_at = time.time()
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "parameters": vars(args),
+    }
+    with (
+        throwaway_vhost(base_broker, prefix="crosslink-bench") as broker,
+        throwaway_database(base_db, f"bench_crosslink_{run_id}") as database_url,
+    ):
+        env = {
+            **os.environ,
+            "CELERY_BROKER_URL": broker,
+            "CELERY_RESULT_BACKEND": backend,
+            "DATABASE_URL": database_url,
+            "CROSSLINK_STORAGE_ROOT": str(storage),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            # Measure production settings: DEBUG keeps every query in memory.
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-secret-key"),
+            "PYTHONUNBUFFERED": "1",
+        }
+        os.environ.update(env)
+        results |= round_trips(args, env)
+    results |= processing(args)
+    results["seconds"] = time.time() - started_at
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2))
+    report(results, big_mb=args.big_mb)
+    return 0
+
+
+def report(results: dict[str, Any], *, big_mb: int) -> None:
+    cross, bare = results["roundtrip_ms"]["crosslink"], results["roundtrip_ms"]["bare"]
+    print(
+        f"round trip ms: crosslink median {cross['median']:.1f} p95 {cross['p95']:.1f}; "
+        f"bare median {bare['median']:.1f} p95 {bare['p95']:.1f}"
+    )
+    burst = results["throughput_per_s"]
+    print(f"burst per s: crosslink {burst['crosslink']:.1f}; bare {burst['bare']:.1f}")
+    big, small = results["processing"][f"{big_mb}mb"], results["processing"]["1mb"]
+    speeds = {what: big[what]["mb_per_s"] for what in ("process", "csv_reader", "sha256")}
+    print(
+        f"{big_mb} MB CSV, MB/s: crosslink {speeds['process']:.1f}; "
+        f"csv.reader {speeds['csv_reader']:.1f}; sha256 {speeds['sha256']:.1f}"
+    )
+    print(
+        f"peak RSS MB: 1 MB file {small['process']['peak_rss_mb']:.1f}; "
+        f"{big_mb} MB file {big['process']['peak_rss_mb']:.1f}"
+    )
+    for name, (op, target) in TARGETS.items():
+        value = results[name]
+        met = value <= target if op == "<=" else value >= target
+        print(f"{name}={value:.2f}  (target {op} {target}: {'met' if met else 'NOT met'})")
+    print(f"results: {(OUT / 'results.json').relative_to(REPO)}, {results['seconds']:.0f}s")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""Round trip and burst throughput: crosslink against the bare baseline, in one process.
+
+Runs in System A's environment after Django is set up on a throwaway database. Both sides are
+timed the same way: the clock starts just before the publish and stops when the callback's
+effect is visible to this process (A's database row for crosslink, a Redis key for the bare
+baseline), polled at the same interval.
+"""
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from celery import Celery, signature
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from files import services
+from files.models import File
+from files.storage import storage_save_upload
+
+TINY_CSV = b"id,name\n1,ada\n2,grace\n"
+POLL_S = 0.002
+ONE_TIMEOUT_S = 60.0
+
+
+def _wait(probe: Callable[[], bool], *, timeout: float, what: str, poll: float = POLL_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout:.0f}s waiting for {what}")
+        time.sleep(poll)
+
+
+@dataclass
+class Crosslink:
+    storage_root: Path
+
+    def _stored_file(self, name: str) -> File:
+        upload = SimpleUploadedFile(name, TINY_CSV)
+        key = storage_save_upload(upload=upload, root=self.storage_root)
+        return File.objects.create(original_name=name, storage_key=key, size_bytes=len(TINY_CSV))
+
+    def one(self) -> float:
+        """Seconds from A's dispatch to the SUCCESS row being visible."""
+        file = self._stored_file("tiny.csv")
+        started = time.perf_counter()
+        services.file_dispatch(file_id=file.pk)
+        finished = File.objects.filter(pk=file.pk, status=File.Status.SUCCESS)
+        _wait(finished.exists, timeout=ONE_TIMEOUT_S, what=f"file {file.pk}")
+        return time.perf_counter() - started
+
+    def burst(self, count: int, *, timeout: float) -> float:
+        """Seconds from the first of ``count`` uploads to all of them being SUCCESS."""
+        started = time.perf_counter()
+        ids = [
+            services.file_create(upload=SimpleUploadedFile(f"burst-{i}.csv", TINY_CSV)).pk
+            for i in range(count)
+        ]
+        done = File.objects.filter(pk__in=ids, status=File.Status.SUCCESS)
+        failed = File.objects.filter(pk__in=ids, status=File.Status.FAILED)
+        _wait(lambda: done.count() == count, timeout=timeout, what="the burst", poll=0.05)
+        elapsed = time.perf_counter() - started
+        if failed.exists():  # pragma: no cover - a benchmark of failures measures nothing
+            raise RuntimeError("files failed during the burst")
+        return elapsed
+
+
+@dataclass
+class Bare:
+    broker_url: str
+    backend_url: str
+
+    def __post_init__(self) -> None:
+        # Not the current app: System A's app stays the one its services publish with.
+        self.app = Celery(
+            "bare_sender", broker=self.broker_url, backend=self.backend_url, set_as_current=False
+        )
+        self.app.conf.update(accept_content=["json"], task_serializer="json")
+        self.redis = redis.Redis.from_url(self.backend_url)
+
+    def _send(self, *, key: str, counter: str) -> None:
+        self.app.send_task(
+            "bare.echo",
+            args=[{"file_id": key, "storage_key": "uploads/tiny.csv"}],
+            queue="bare.remote",
+            link=signature(
+                "bare.done",
+                kwargs={"key": key, "counter": counter},
+                queue="bare.caller",
+                app=self.app,
+            ),
+        )
+
+    def one(self) -> float:
+        key = f"bench:{uuid.uuid4().hex}"
+        started = time.perf_counter()
+        self._send(key=key, counter=f"{key}:n")
+        _wait(lambda: bool(self.redis.exists(key)), timeout=ONE_TIMEOUT_S, what=key)
+        return time.perf_counter() - started
+
+    def burst(self, count: int, *, timeout: float) -> float:
+        counter = f"bench:{uuid.uuid4().hex}:n"
+        started = time.perf_counter()
+        for i in range(count):
+            self._send(key=f"{counter}:{i}", counter=counter)
+        _wait(
+            lambda: int(self.redis.get(counter) or 0) >= count,
+            timeout=timeout,
+            what="the bare burst",
+            poll=0.05,
+        )
+        return time.perf_counter() - started
