@@ -5,11 +5,28 @@ Configuration comes from Django settings under the ``CELERY_`` namespace, as in 
 """
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("system_a")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _database_connection_checked(**_: Any) -> None:
+    """Give each task what Django gives each request: a persistent, health-checked connection.
+
+    Celery's Django fix-up closes every database connection before and after every task unless
+    CELERY_DB_REUSE_MAX is set, which makes each callback pay for a new PostgreSQL connection
+    (celery/fixups/django.py, ``close_database``). Settings raise that limit; this restores
+    Django's own rule instead: drop a connection that errored, failed its health check or
+    outlived CONN_MAX_AGE, keep the rest. https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections
+    """
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -124,6 +124,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # PENDING and the sweeper sends it later) rather than hold the request for minutes.
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CROSSLINK_BROKER_CONNECT_TIMEOUT", default=4)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+# Keep database connections across tasks (Celery's Django fix-up otherwise reconnects for every
+# task); config/celery.py checks them before each task the way Django does per request.
+CELERY_DB_REUSE_MAX = env_int("CROSSLINK_DB_REUSE_MAX", default=1000)
 # Callbacks are idempotent (guarded by state and attempt), so a redelivery after a crash is safe.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
