@@ -1,5 +1,6 @@
 import gzip
 import hashlib
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -93,9 +94,7 @@ def test_a_header_only_file_has_zero_rows(stored: Store, storage_root: Path) -> 
     assert run(stored(b"a,b\n"), storage_root).rows == 0
 
 
-def test_a_tsv_is_recognized_by_its_content_not_its_name(
-    stored: Store, storage_root: Path
-) -> None:
+def test_a_tsv_is_recognized_by_its_content_not_its_name(stored: Store, storage_root: Path) -> None:
     result = run(stored(b"id\tname, title\n1\tada, countess\n", name="data.csv"), storage_root)
 
     assert (result.format, result.delimiter) == (FileFormat.TSV, "\t")
@@ -220,8 +219,17 @@ def test_each_column_gets_the_narrowest_type_that_fits_every_value(
         (["\u0661\u0662"], ColumnType.STRING),
         (["1-2"], ColumnType.STRING),
     ],
-    ids=["impossible-date", "underscore", "nan", "space", "mixed", "int-bool", "19-digits",
-         "arabic-digits", "dash"],
+    ids=[
+        "impossible-date",
+        "underscore",
+        "nan",
+        "space",
+        "mixed",
+        "int-bool",
+        "19-digits",
+        "arabic-digits",
+        "dash",
+    ],
 )
 def test_values_that_only_look_typed_are_strings_or_wider(
     stored: Store, storage_root: Path, values: list[str], expected: ColumnType
@@ -481,7 +489,7 @@ def test_progress_is_offered_while_parsing_and_once_at_the_end(
     counts = [p.rows for p in seen]
     assert counts == sorted(counts)
     assert len(counts) >= 5
-    assert all(b - a <= PROGRESS_EVERY_ROWS + 4096 for a, b in zip(counts, counts[1:]))
+    assert all(b - a <= PROGRESS_EVERY_ROWS + 4096 for a, b in itertools.pairwise(counts))
     assert 0 < seen[0].bytes_read <= seen[-1].bytes_read
     assert seen[-1].rows == rows
     assert seen[-1].bytes_read == seen[-1].bytes_total == len(content)

@@ -100,11 +100,13 @@ def test_an_os_error_from_storage_becomes_a_retryable_storage_unavailable(
 
 
 def test_only_storage_unavailable_is_retried_and_retries_are_bounded() -> None:
-    assert process.autoretry_for == (StorageUnavailable,)
-    assert all(cls.retryable for cls in process.autoretry_for)
-    assert process.max_retries == 5
-    assert process.retry_backoff and process.retry_backoff_max == 120
-    assert process.retry_jitter is True
+    options = app.tasks[PROCESS_TASK]
+
+    assert options.autoretry_for == (StorageUnavailable,)  # type: ignore[attr-defined]
+    assert options.max_retries == 5
+    assert options.retry_backoff == 5  # type: ignore[attr-defined]
+    assert options.retry_backoff_max == 120  # type: ignore[attr-defined]
+    assert options.retry_jitter is True  # type: ignore[attr-defined]
 
 
 def test_a_damaged_gzip_is_the_files_fault_not_a_storage_fault(

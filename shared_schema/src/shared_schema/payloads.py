@@ -60,7 +60,9 @@ class ProcessingRequest(_Payload):
 class ColumnSummary(_Payload):
     name: str
     type: ColumnType = ColumnType.STRING
-    nulls: int = Field(default=0, ge=0, description="Empty cells (CSV, TSV); null or absent (JSONL).")
+    nulls: int = Field(
+        default=0, ge=0, description="Empty cells (CSV, TSV); null or absent (JSONL)."
+    )
     min: float | None = Field(default=None, description="Smallest value of a numeric column.")
     max: float | None = Field(default=None, description="Largest value of a numeric column.")
 

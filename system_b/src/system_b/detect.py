@@ -6,6 +6,7 @@ in it is a JSON object, otherwise delimited text whose delimiter is sniffed from
 """
 
 import codecs
+import contextlib
 import csv
 import io
 import itertools
@@ -66,7 +67,8 @@ def detect_text(sample: bytes, *, at_eof: bool) -> Detected:
     for bom, name in _OTHER_BOMS:
         if sample.startswith(bom):
             raise UndecodableText(
-                f"The file is {name} text; only UTF-8 is read. Save it as UTF-8 and upload it again."
+                f"The file is {name} text; only UTF-8 is read. "
+                "Save it as UTF-8 and upload it again."
             )
     encoding = "utf-8"
     if sample.startswith(codecs.BOM_UTF8):
@@ -136,8 +138,7 @@ def delimiter_sniff(text: str) -> str:
 def _rows(text: str, delimiter: str) -> list[list[str]]:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     rows: list[list[str]] = []
-    try:
+    # The rows before a problem still count; the parser reports the problem itself.
+    with contextlib.suppress(csv.Error):
         rows.extend(row for row in itertools.islice(reader, SNIFF_ROWS) if row)
-    except csv.Error:
-        pass  # the rows before the problem still count; the parser reports the problem
     return rows

@@ -20,7 +20,8 @@ from shared_schema.payloads import ColumnSummary, ColumnType
 
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _DATETIME = (
-    _DATE + r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+    _DATE
+    + r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
 )
 _PATTERNS = {
     ColumnType.DATE: re.compile(rf"(?:{_DATE}\n)*{_DATE}"),

@@ -41,7 +41,7 @@ class RowWriter:
 
     def __init__(self, binary: IO[bytes]) -> None:
         self._binary = binary
-        self._text = io.TextIOWrapper(binary, encoding="utf-8", newline="")  # type: ignore[arg-type]
+        self._text = io.TextIOWrapper(binary, encoding="utf-8", newline="")
         self._csv = csv.writer(self._text, lineterminator="\n")
 
     def copy(self, block: bytes) -> None:

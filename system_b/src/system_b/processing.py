@@ -70,7 +70,9 @@ def file_process(
         hashing = HashingReader(raw, max_bytes=max_bytes)
         buffered = io.BufferedReader(hashing, buffer_size=READ_BYTES)
         compressed = buffered.peek(len(GZIP_MAGIC)).startswith(GZIP_MAGIC)
-        stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb") if compressed else buffered
+        stream: IO[bytes] = (
+            gzip.GzipFile(fileobj=buffered, mode="rb") if compressed else buffered  # type: ignore[assignment]
+        )
         sample = gzip_read(stream, SAMPLE_BYTES)
         detected = detect_text(sample, at_eof=len(sample) < SAMPLE_BYTES)
         output_key = output_key_for(root=storage_root, key=request.storage_key)
@@ -129,7 +131,9 @@ def file_process(
     )
 
 
-def _table(detected: Detected, blocks: TextBlocks, *, max_columns: int, max_line_bytes: int) -> Table:
+def _table(
+    detected: Detected, blocks: TextBlocks, *, max_columns: int, max_line_bytes: int
+) -> Table:
     lines = text_lines(blocks)
     if detected.format is FileFormat.JSONL:
         return jsonl_table(lines, max_columns=max_columns)

@@ -8,6 +8,7 @@ are worked out only when something is wrong.
 import csv
 import itertools
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from shared_schema.errors import (
     InconsistentRows,
@@ -18,6 +19,9 @@ from shared_schema.errors import (
 )
 from system_b.formats import Row, Table
 from system_b.infer import text_is_number
+
+if TYPE_CHECKING:
+    import _csv
 
 BATCH_CHARS = 256 * 1024
 """About how much text one batch holds; the row count adapts to the rows' width."""
@@ -49,9 +53,7 @@ def delimited_table(
     _header_check(header, max_columns=max_columns)
     return Table(
         header=header,
-        batches=_batches(
-            reader, width=len(header), limit=max_field_chars, chars_read=chars_read
-        ),
+        batches=_batches(reader, width=len(header), limit=max_field_chars, chars_read=chars_read),
     )
 
 
@@ -71,7 +73,7 @@ def _header_check(header: Row, *, max_columns: int) -> None:
 
 
 def _batches(
-    reader: "csv._reader", *, width: int, limit: int, chars_read: Callable[[], int]
+    reader: "_csv.Reader", *, width: int, limit: int, chars_read: Callable[[], int]
 ) -> Iterator[list[Row]]:
     step = FIRST_BATCH_ROWS
     while True:
@@ -114,7 +116,7 @@ def _line_of(rows: list[Row], index: int, *, start: int) -> int:
 
 
 def _csv_error(
-    exc: csv.Error, *, line: int, reader: "csv._reader", max_field_chars: int
+    exc: csv.Error, *, line: int, reader: "_csv.Reader", max_field_chars: int
 ) -> ProcessingError:
     problem = str(exc)
     if "end of data" in problem:
