@@ -73,4 +73,6 @@ def test_a_200_mb_csv_is_processed_with_progress_that_a_sees_before_success(
     assert tuple(c["type"] for c in file.result["columns"]) == COLUMN_TYPES
     output = storage_root / file.result["output_key"]
     assert output.stat().st_size == size
-    print(f"\n{size / 1024**2:.0f} MiB processed in {elapsed:.1f}s: {size / 1e6 / elapsed:.1f} MB/s")
+    print(
+        f"\n{size / 1024**2:.0f} MiB processed in {elapsed:.1f}s: {size / 1e6 / elapsed:.1f} MB/s"
+    )
