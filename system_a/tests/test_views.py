@@ -97,6 +97,6 @@ def test_a_processed_file_shows_rows_and_each_columns_type(
     page = client.get(reverse("files:list")).content.decode()
 
     assert "2 rows, 2 columns" in page
-    assert "id <span class=\"type\">(integer)</span>" in page
-    assert "joined <span class=\"type\">(date, 1 empty)</span>" in page
+    assert 'id <span class="type">(integer)</span>' in page
+    assert 'joined <span class="type">(date, 1 empty)</span>' in page
     assert "TSV; normalized copy at outputs/x.normalized.csv" in page

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for harness.tables
 
-from harness.tables import csv_generate  # noqa: E402
+from harness.tables import csv_generate
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -50,8 +50,8 @@ def test_gzip_compressed_json_lines_end_success_with_types_and_a_normalized_copy
         ("when", "date", 1),
         ("ok", "boolean", 0),
     ]
-    output = (storage_root / file.result["output_key"]).read_text()
-    assert output == "id,when,ok\n1,2024-05-01,true\n2,,false\n"
+    output = (storage_root / file.result["output_key"]).read_bytes().decode()
+    assert output == "id,when,ok\r\n1,2024-05-01,true\r\n2,,false\r\n"
 
 
 def test_a_tsv_ends_success_and_the_page_shows_its_column_types(

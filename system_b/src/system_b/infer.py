@@ -1,7 +1,8 @@
 """Incremental type inference: one small profile per column, updated a batch at a time.
 
 A column's type is the narrowest that fits every non-null value seen so far, along the chains
-integer -> float -> string, date -> datetime -> string and boolean -> string. Values are text
+integer -> float -> string, date -> datetime -> string and boolean (true/false, in lower, upper
+or title case) -> string. Values are text
 (JSON Lines values are rendered as text first), and a null is an empty value.
 
 For speed, a batch of a column's values is joined with newlines and checked with a few C-level
@@ -29,7 +30,7 @@ _PATTERNS = {
 }
 _NOT_INTEGER = str.maketrans("", "", "0123456789+-\n")
 _NOT_FLOAT = str.maketrans("", "", "0123456789+-.eE\n")
-_BOOLEANS = frozenset({"true", "false"})
+_BOOLEANS = frozenset({"true", "false", "True", "False", "TRUE", "FALSE"})
 INTEGER_LIMIT = 10**18
 """Integers are whole numbers of at most 18 digits (they fit 64 bits); longer ones are floats."""
 
@@ -126,11 +127,12 @@ def _fit(kind: ColumnType, joined: str, present: list[str]) -> list[int] | list[
                 return None
             return list(map(float, present))
         if kind is ColumnType.BOOLEAN:
-            return [] if set(map(str.lower, present)) <= _BOOLEANS else None
+            return [] if _BOOLEANS.issuperset(present) else None
         if _PATTERNS[kind].fullmatch(joined) is None:
             return None
         validate = date.fromisoformat if kind is ColumnType.DATE else datetime.fromisoformat
-        collections.deque(map(validate, present), maxlen=0)
+        # Each distinct value once: a date column repeats its values a lot.
+        collections.deque(map(validate, set(present)), maxlen=0)
     except ValueError:  # "1-2", "2024-02-30": the right characters, not a value
         return None
     return []

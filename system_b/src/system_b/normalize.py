@@ -1,5 +1,8 @@
 """The normalized output: the same table as UTF-8 CSV with a header, whatever came in.
 
+Rows are written per RFC 4180 (comma, double quotes where needed, CRLF line ends); a file that
+already is comma-separated UTF-8 is copied as it is, without a byte order mark.
+
 Written row batch by row batch while the input is parsed, through ``storage_write_atomic``: a
 failure part-way leaves no output, and a re-run of the same file replaces it.
 """
@@ -42,7 +45,9 @@ class RowWriter:
     def __init__(self, binary: IO[bytes]) -> None:
         self._binary = binary
         self._text = io.TextIOWrapper(binary, encoding="utf-8", newline="")
-        self._csv = csv.writer(self._text, lineterminator="\n")
+        # CRLF, as RFC 4180 and the csv module's default have it: with a bare \n, a value
+        # ending in \r would be written unquoted and read back without it.
+        self._csv = csv.writer(self._text, lineterminator="\r\n")
 
     def copy(self, block: bytes) -> None:
         self._binary.write(block)
