@@ -14,8 +14,9 @@ from typing import IO
 
 from shared_schema.errors import FileTooLarge, UndecodableText, UnsupportedFormat
 
-READ_BYTES = 1024**2
-"""Bytes asked of the stream per read: large enough that per-read overhead vanishes."""
+READ_BYTES = 256 * 1024
+"""Bytes asked of the stream per read, and so about the size of one block of text (one batch of
+rows): large enough that per-block overhead vanishes, small enough that a batch stays small."""
 
 GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 """What a damaged or truncated gzip stream raises. ``BadGzipFile`` is an ``OSError``: caught

@@ -1,6 +1,6 @@
 """CSV and TSV, parsed a block of whole lines at a time.
 
-Each block of text (about a megabyte, see ``streams.TextBlocks``) becomes one batch of rows:
+Each block of text (about 256 KiB, see ``streams.TextBlocks``) becomes one batch of rows:
 
 * a block with no quote and no carriage return is split with ``str.split`` (C code, several
   times faster than the csv module), since then every line is one row;
