@@ -98,6 +98,12 @@ test-integration: setup ## Contract and integration tests: both systems' real wo
 .PHONY: test
 test: lint test-unit test-integration ## Set up and run every test (what CI runs)
 
+# --- Benchmarks -------------------------------------------------------------------------------
+
+.PHONY: bench-rss
+bench-rss: setup ## Peak RSS of B's processing for a 1 MB and a 200 MB file; prints rss_ratio
+	$(B_PY) tests/bench/processing_rss.py
+
 .PHONY: clean
 clean: ## Remove environments, caches and runtime state (var/)
 	rm -rf .tools system_a/.venv system_b/.venv var .ruff_cache

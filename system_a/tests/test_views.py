@@ -4,10 +4,12 @@ from pathlib import Path
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from files import services
 from files.models import File
-from shared_schema.errors import ErrorCode
+from shared_schema.errors import ERROR_HINTS, ErrorCode
+from shared_schema.payloads import ColumnSummary, ColumnType, FileFormat, ProcessingResult
 
 from .conftest import csv_upload
 
@@ -58,3 +60,43 @@ def test_retrying_a_file_that_has_not_failed_is_refused(
 
     assert b"only failed files can be retried" in response.content
     assert File.objects.get(pk=file.pk).status == File.Status.PROCESSING
+
+
+@pytest.mark.parametrize("code", list(ErrorCode), ids=lambda code: code.value)
+def test_every_error_code_shows_its_message_and_its_hint_on_the_page(
+    client: Client, processing_file: Callable[..., File], code: ErrorCode
+) -> None:
+    file = processing_file()
+    message = f"Line 7: something specific went wrong ({code.value})."
+    services.file_mark_failed(file_id=file.pk, task_id="task-1", code=code, message=message)
+
+    page = client.get(reverse("files:list")).content.decode()
+
+    assert message in page
+    assert escape(ERROR_HINTS[code]) in page
+
+
+def test_a_processed_file_shows_rows_and_each_columns_type(
+    client: Client, processing_file: Callable[..., File]
+) -> None:
+    file = processing_file()
+    result = ProcessingResult(
+        storage_key=file.storage_key,
+        sha256="a" * 64,
+        size_bytes=10,
+        format=FileFormat.TSV,
+        rows=2,
+        columns=(
+            ColumnSummary(name="id", type=ColumnType.INTEGER, min=1, max=2),
+            ColumnSummary(name="joined", type=ColumnType.DATE, nulls=1),
+        ),
+        output_key="outputs/x.normalized.csv",
+    )
+    services.file_mark_succeeded(file_id=file.pk, task_id="task-1", result=result)
+
+    page = client.get(reverse("files:list")).content.decode()
+
+    assert "2 rows, 2 columns" in page
+    assert 'id <span class="type">(integer)</span>' in page
+    assert 'joined <span class="type">(date, 1 empty)</span>' in page
+    assert "TSV; normalized copy at outputs/x.normalized.csv" in page
