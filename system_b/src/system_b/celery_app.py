@@ -5,13 +5,32 @@ link or link_error message with *this* configuration. System A's routing never a
 messages, which is why A puts the queue on every signature it sends.
 """
 
+from typing import Any
+
 from celery import Celery
+from celery.app.amqp import AMQP
 from kombu import Queue
 
-from shared_schema.names import QUEUE_SYSTEM_B
+from shared_schema.names import QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
 from system_b.settings import settings
 
-app = Celery("system_b", include=["system_b.tasks"])
+
+class SystemBAMQP(AMQP):
+    """Each system declares only the queue it consumes, so A's callback queue is known here for
+    routing only. Publishing A's callbacks would otherwise declare and bind A's queue, and
+    RabbitMQ allows that bind only to a user who may read A's exchange, which by name means A's
+    queue too: B's broker user must never read A's queue (deploy/rabbitmq/permissions.json).
+    A's worker declares it. Added after the configured queues, so B's worker never consumes it.
+    https://www.rabbitmq.com/docs/access-control#authorisation
+    """
+
+    def Queues(self, queues: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 (Celery's name)
+        known = super().Queues(queues, *args, **kwargs)
+        known.add(Queue(QUEUE_SYSTEM_A, routing_key=QUEUE_SYSTEM_A, no_declare=True))
+        return known
+
+
+app = Celery("system_b", include=["system_b.tasks"], amqp=SystemBAMQP)
 
 app.conf.update(
     broker_url=settings.broker_url,
