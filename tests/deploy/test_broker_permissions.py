@@ -1,0 +1,123 @@
+"""Least privilege on the broker: each system's user reads only its own queue. The rules are
+deploy/rabbitmq/permissions.json, applied by the code `make broker-users` runs, to throwaway
+users on a throwaway vhost. Real RabbitMQ, raw kombu clients, no Celery in between."""
+
+import json
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from amqp.exceptions import AccessRefused
+from kombu import Connection, Exchange, Queue
+from kombu.exceptions import OperationalError
+
+from harness.deploy import ThrowawayBroker, broker_users, throwaway_broker_users
+from shared_schema.names import QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
+
+pytestmark = pytest.mark.integration
+
+CONNECT_TIMEOUT_S = 10
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[ThrowawayBroker]:
+    with throwaway_broker_users() as broker:
+        with connect(broker, "system_a") as a, connect(broker, "system_b") as b:
+            # Each system's worker declares the queue it consumes, as Celery declares it.
+            own_queue(QUEUE_SYSTEM_A)(a.default_channel).declare()
+            own_queue(QUEUE_SYSTEM_B)(b.default_channel).declare()
+        yield broker
+
+
+def own_queue(name: str) -> Queue:
+    return Queue(name, Exchange(name, "direct"), routing_key=name, durable=True)
+
+
+def connect(broker: ThrowawayBroker, user: str) -> Connection:
+    connection = Connection(broker.url(user), connect_timeout=CONNECT_TIMEOUT_S)
+    connection.ensure_connection(max_retries=1)
+    return connection
+
+
+def consume_one(connection: Connection, queue: str) -> object:
+    """basic.get on ``queue`` (needs read permission on it)."""
+    return connection.default_channel.basic_get(queue, no_ack=True)
+
+
+def test_system_bs_user_is_refused_when_it_reads_system_as_queue(broker: ThrowawayBroker) -> None:
+    with connect(broker, "system_b") as b, pytest.raises(AccessRefused) as refused:
+        consume_one(b, QUEUE_SYSTEM_A)
+    assert f"access to queue '{QUEUE_SYSTEM_A}'" in str(refused.value)
+
+
+def test_system_as_user_is_refused_when_it_reads_system_bs_queue(broker: ThrowawayBroker) -> None:
+    with connect(broker, "system_a") as a, pytest.raises(AccessRefused):
+        consume_one(a, QUEUE_SYSTEM_B)
+
+
+@pytest.mark.parametrize("queue", [QUEUE_SYSTEM_A, QUEUE_SYSTEM_B])
+def test_flowers_user_reads_no_work_queue(broker: ThrowawayBroker, queue: str) -> None:
+    with connect(broker, "flower") as flower, pytest.raises(AccessRefused):
+        consume_one(flower, queue)
+
+
+def test_system_bs_user_cannot_declare_or_bind_system_as_queue(broker: ThrowawayBroker) -> None:
+    """Why B never declares A's queue (system_b/celery_app.py): the bind needs read access to
+    an exchange named like A's queue."""
+    with connect(broker, "system_b") as b, pytest.raises(AccessRefused):
+        own_queue(QUEUE_SYSTEM_A)(b.default_channel).declare()
+
+
+def test_a_callback_b_publishes_to_system_as_queue_is_consumed_by_system_as_user(
+    broker: ThrowawayBroker,
+) -> None:
+    body = {"callback": "from B", "marker": broker.prefix}
+    with connect(broker, "system_b") as b:
+        # Celery publishes a link through the default exchange, routing key = the queue name.
+        producer = b.Producer(serializer="json")
+        b.default_channel.confirm_select()
+        producer.publish(
+            body, exchange="", routing_key=QUEUE_SYSTEM_A, delivery_mode=2, mandatory=True
+        )
+
+    with connect(broker, "system_a") as a:
+        message = a.SimpleQueue(own_queue(QUEUE_SYSTEM_A)).get(timeout=CONNECT_TIMEOUT_S)
+        message.ack()
+    assert message.payload == body
+
+
+def test_the_users_passwords_are_checked(broker: ThrowawayBroker) -> None:
+    user, _ = broker.user("system_b")
+    wrong = f"amqp://{user}:not-the-password@127.0.0.1:5672/{broker.rules.vhost}"
+    with pytest.raises((AccessRefused, OperationalError)):
+        Connection(wrong, connect_timeout=CONNECT_TIMEOUT_S).ensure_connection(max_retries=1)
+
+
+def test_definitions_for_compose_load_into_rabbitmq_and_their_hashes_authenticate() -> None:
+    """The file compose's broker-definitions service writes (hashes, no passwords) is what
+    RabbitMQ loads at boot; importing it here proves the hashes are RabbitMQ's own format."""
+    module = broker_users()
+    rules = module.rules_load(prefix="crosslink-test-defs-", vhost="crosslink-test-defs")
+    passwords = {user.name: f"pw-{index}-x" for index, user in enumerate(rules.users)}
+    document = module.definitions(rules, passwords)
+    assert not any(p in json.dumps(document) for p in passwords.values())
+    # rabbitmqctl reads the file as its own user: a readable file in the shared temp directory.
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        file.write(json.dumps(document))
+        file.flush()
+        Path(file.name).chmod(0o644)
+        subprocess.run(
+            ["rabbitmqctl", "--quiet", "import_definitions", file.name],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    try:
+        for user in rules.users:
+            url = f"amqp://{user.name}:{passwords[user.name]}@127.0.0.1:5672/{rules.vhost}"
+            with Connection(url, connect_timeout=CONNECT_TIMEOUT_S) as connection:
+                connection.ensure_connection(max_retries=1)
+    finally:
+        module.rules_remove(rules)
