@@ -4,6 +4,7 @@ users on a throwaway vhost. Real RabbitMQ, raw kombu clients, no Celery in betwe
 
 import json
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,13 @@ from amqp.exceptions import AccessRefused
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError
 
-from harness.deploy import ThrowawayBroker, broker_users, throwaway_broker_users
+from harness.deploy import (
+    BROKER_USERS,
+    ThrowawayBroker,
+    broker_users,
+    compose_file,
+    throwaway_broker_users,
+)
 from shared_schema.names import QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
 
 pytestmark = pytest.mark.integration
@@ -121,3 +128,36 @@ def test_definitions_for_compose_load_into_rabbitmq_and_their_hashes_authenticat
                 connection.ensure_connection(max_retries=1)
     finally:
         module.rules_remove(rules)
+
+
+def test_the_broker_definitions_service_writes_hashes_as_compose_runs_it(tmp_path: Path) -> None:
+    definition = compose_file()["services"]["broker-definitions"]
+    assert "./deploy/rabbitmq:/deploy:ro" in definition["volumes"]
+    argv = [
+        arg.replace("/deploy/", f"{BROKER_USERS.parent}/").replace("/definitions/", f"{tmp_path}/")
+        for arg in definition["command"]
+    ]
+    passwords = {name: f"secret-{index}" for index, name in enumerate(definition["environment"])}
+    assert argv[0] == "python"
+    result = subprocess.run(
+        [sys.executable, *argv[1:]],
+        env={"PATH": "/usr/bin:/bin", **passwords},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    written = (tmp_path / "definitions.json").read_text()
+    document = json.loads(written)
+    assert {u["name"] for u in document["users"]} == {"system_a", "system_b", "flower", "admin"}
+    assert not any(p in written for p in passwords.values())
+
+    missing = subprocess.run(
+        [sys.executable, *argv[1:]],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode != 0
+    assert "RABBITMQ_SYSTEM_A_PASSWORD" in missing.stderr
