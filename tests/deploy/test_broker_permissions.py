@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from amqp.exceptions import AccessRefused
+from amqp.exceptions import AccessRefused, NotFound
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError
 
+from config.testing import celery_broker
 from harness.deploy import (
     BROKER_USERS,
     ThrowawayBroker,
@@ -21,7 +22,7 @@ from harness.deploy import (
     compose_file,
     throwaway_broker_users,
 )
-from shared_schema.names import QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
+from shared_schema.names import PROCESS_TASK, QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
 
 pytestmark = pytest.mark.integration
 
@@ -161,3 +162,26 @@ def test_the_broker_definitions_service_writes_hashes_as_compose_runs_it(tmp_pat
     )
     assert missing.returncode != 0
     assert "RABBITMQ_SYSTEM_A_PASSWORD" in missing.stderr
+
+
+def test_sending_to_bs_queue_while_it_does_not_exist_fails_loudly_then_works_once_it_does(
+    broker: ThrowawayBroker,
+) -> None:
+    """A checks B's queue passively (no permission needed) instead of declaring it: a send to a
+    queue that is not there raises, so dispatch keeps the file PENDING, rather than the broker
+    dropping the message as unroutable."""
+    from config.celery import app
+
+    with connect(broker, "system_b") as b:
+        b.default_channel.queue_delete(QUEUE_SYSTEM_B)  # as if B had never started here
+    with celery_broker(broker.url("system_a")):
+        with pytest.raises(NotFound):
+            app.send_task(PROCESS_TASK, queue=QUEUE_SYSTEM_B, kwargs={"payload": {}})
+
+        with connect(broker, "system_b") as b:
+            own_queue(QUEUE_SYSTEM_B)(b.default_channel).declare()
+        app.send_task(PROCESS_TASK, queue=QUEUE_SYSTEM_B, kwargs={"payload": {}})
+
+    with connect(broker, "system_b") as b:
+        waiting = b.default_channel.queue_declare(QUEUE_SYSTEM_B, passive=True).message_count
+    assert waiting == 1
