@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,22 +108,23 @@ def test_definitions_for_compose_load_into_rabbitmq_and_their_hashes_authenticat
     """The file compose's broker-definitions service writes (hashes, no passwords) is what
     RabbitMQ loads at boot; importing it here proves the hashes are RabbitMQ's own format."""
     module = broker_users()
-    rules = module.rules_load(prefix="crosslink-test-defs-", vhost="crosslink-test-defs")
-    passwords = {user.name: f"pw-{index}-x" for index, user in enumerate(rules.users)}
+    tag = f"crosslink-test-defs-{uuid.uuid4().hex[:12]}"
+    rules = module.rules_load(prefix=f"{tag}-", vhost=tag)
+    passwords = {user.name: f"pw-{index}-{tag}" for index, user in enumerate(rules.users)}
     document = module.definitions(rules, passwords)
     assert not any(p in json.dumps(document) for p in passwords.values())
-    # rabbitmqctl reads the file as its own user: a readable file in the shared temp directory.
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
-        file.write(json.dumps(document))
-        file.flush()
-        Path(file.name).chmod(0o644)
-        subprocess.run(
-            ["rabbitmqctl", "--quiet", "import_definitions", file.name],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
     try:
+        # rabbitmqctl reads the file as its own user: a readable file in the shared temp dir.
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+            file.write(json.dumps(document))
+            file.flush()
+            Path(file.name).chmod(0o644)
+            subprocess.run(
+                ["rabbitmqctl", "--quiet", "import_definitions", file.name],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
         for user in rules.users:
             url = f"amqp://{user.name}:{passwords[user.name]}@127.0.0.1:5672/{rules.vhost}"
             with Connection(url, connect_timeout=CONNECT_TIMEOUT_S) as connection:
