@@ -66,6 +66,19 @@ db: setup ## Create A's database if needed and apply migrations
 demo: db ## Run the demo on local services: A's web on :8000, A's worker, B's worker
 	bash scripts/demo.sh
 
+# --- Deployment -------------------------------------------------------------------------------
+
+.PHONY: env
+env: ## Write .env for docker compose with fresh random secrets (never overwrites one)
+	$(PYTHON) scripts/make_env.py
+
+.PHONY: broker-users
+broker-users: ## Apply the compose broker's vhost, users and permissions to the local RabbitMQ
+	@# Passwords come from the environment or .env (the same names compose reads); the rules
+	@# from deploy/rabbitmq/permissions.json. Only the crosslink vhost and its users change.
+	set -a; if [[ -f .env ]]; then source .env; fi; set +a; \
+		$(PYTHON) deploy/rabbitmq/broker_users.py apply
+
 # --- Quality ----------------------------------------------------------------------------------
 
 .PHONY: lint
