@@ -7,21 +7,21 @@ from typing import Any
 from celery import current_app
 from celery.result import AsyncResult
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from files.models import File
 from shared_schema.payloads import PROGRESS_STATE, ProcessingProgress
 
 
-def file_list(*, owner: AbstractBaseUser | AnonymousUser) -> QuerySet[File]:
+def file_list(*, owner: User | AnonymousUser) -> QuerySet[File]:
     """The files ``owner`` uploaded, newest first; nothing for an anonymous user."""
-    if not owner.is_authenticated:
+    if isinstance(owner, AnonymousUser) or not owner.is_authenticated:
         return File.objects.none()
     return File.objects.filter(owner=owner)
 
 
-def file_get(*, owner: AbstractBaseUser | AnonymousUser, file_id: int) -> File:
+def file_get(*, owner: User | AnonymousUser, file_id: int) -> File:
     """One of ``owner``'s files. Another user's file raises ``File.DoesNotExist`` exactly as a
     missing one does, so its existence is never revealed."""
     return file_list(owner=owner).get(pk=file_id)

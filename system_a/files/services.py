@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
@@ -41,7 +41,7 @@ class Transition:
 def file_create(
     *,
     upload: UploadedFile,
-    owner: AbstractBaseUser | None = None,
+    owner: User | None = None,
     storage_root: Path | None = None,
 ) -> File:
     """Store ``upload`` and record it PENDING; it is sent to System B once the commit lands.

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from files import selectors, services
+from files.accounts import request_owner
 from files.downloads import file_output_response
 from files.forms import UploadForm
 from files.models import File
@@ -48,7 +49,7 @@ def file_list(request: HttpRequest) -> HttpResponse:
             if form.is_valid():
                 try:
                     file = services.file_create(
-                        upload=form.cleaned_data["file"], owner=request.user
+                        upload=form.cleaned_data["file"], owner=request_owner(request.user)
                     )
                 except services.UploadRejected as exc:
                     form.add_error("file", str(exc))

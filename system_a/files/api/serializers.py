@@ -17,7 +17,11 @@ class UploadSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 class ProgressSerializer(serializers.Serializer):  # type: ignore[type-arg]
     state = serializers.CharField(help_text="Celery's state for the current attempt.")
-    label = serializers.CharField(help_text="The state in words: queued, running, 45% ...")
+    # Declared fields are taken off the class by DRF's metaclass, so this does not shadow
+    # Field.label at run time; the stubs cannot know that.
+    label = serializers.CharField(  # type: ignore[assignment]
+        help_text="The state in words: queued, running, 45% ..."
+    )
     percent = serializers.IntegerField(allow_null=True)
     rows = serializers.IntegerField(allow_null=True, help_text="Rows read so far.")
 

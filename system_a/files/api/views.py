@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from files import selectors, services
+from files.accounts import request_owner
 from files.api.errors import NoOutput, NotRetryable, UploadRefused, UploadTooLarge
 from files.api.serializers import FileSerializer, UploadSerializer
 from files.downloads import file_output_response
@@ -69,7 +70,7 @@ class FileListCreate(generics.ListAPIView):  # type: ignore[type-arg]
         if (upload.size or 0) > settings.MAX_UPLOAD_BYTES:
             raise UploadTooLarge(upload_limit_message(upload.size))
         try:
-            file = services.file_create(upload=upload, owner=request.user)
+            file = services.file_create(upload=upload, owner=request_owner(request.user))
         except services.UploadRejected as exc:
             raise UploadRefused(str(exc)) from None
         data = FileSerializer(file, context={"request": request}).data
