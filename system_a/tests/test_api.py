@@ -235,7 +235,7 @@ def test_the_normalized_output_downloads_whatever_the_client_accepts(
     for accept in ("*/*", "text/csv", "application/json"):
         response = api.get(url, HTTP_ACCEPT=accept)
         assert response.status_code == 200, accept
-        assert b"".join(response.streaming_content) == b"id\n1\n"
+        assert b"".join(response.streaming_content) == b"id\n1\n"  # type: ignore[attr-defined]
 
 
 def test_a_file_without_output_is_404_on_download(

@@ -70,7 +70,8 @@ def fuzz_world(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_no_generated_request_gets_a_server_error(
-    case: schemathesis.Case, fuzz_world: tuple[dict[str, str], list[int]]
+    case: schemathesis.Case,  # type: ignore[type-arg]
+    fuzz_world: tuple[dict[str, str], list[int]],
 ) -> None:
     headers, ids = fuzz_world
     # Point generated ids at real files most of the time, so retry and download meet every
