@@ -30,20 +30,25 @@
     errorBox.hidden = !text;
   }
 
-  function statuses() {
-    var seen = {};
-    rows.querySelectorAll("tr[data-file-id]").forEach(function (tr) { seen[tr.dataset.fileId] = tr.dataset.status; });
-    return seen;
+  // Files this page announces when they finish: every file seen in flight, and every file
+  // uploaded or retried from here (B may finish one before the next poll ever sees it active).
+  var watching = {};
+
+  function watchInFlight() {
+    var inFlight = false;
+    rows.querySelectorAll("tr[data-file-id]").forEach(function (tr) {
+      if (ACTIVE[tr.dataset.status]) { watching[tr.dataset.fileId] = true; inFlight = true; }
+    });
+    return inFlight;
   }
 
   function schedule() {
     clearTimeout(timer);
-    var inFlight = Object.values(statuses()).some(function (s) { return ACTIVE[s]; });
-    if (inFlight) { timer = setTimeout(refresh, POLL_MS); }
+    if (watchInFlight()) { timer = setTimeout(refresh, POLL_MS); }
   }
 
   function refresh() {
-    var before = statuses();
+    clearTimeout(timer);
     return fetch(rows.dataset.src, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (response) {
         if (response.redirected || response.status === 401 || response.status === 403) {
@@ -57,8 +62,9 @@
         if (html === null) { return; }
         rows.innerHTML = html;
         rows.querySelectorAll("tr[data-file-id]").forEach(function (tr) {
-          var was = before[tr.dataset.fileId];
-          if (was && ACTIVE[was] && !ACTIVE[tr.dataset.status]) {
+          var id = tr.dataset.fileId;
+          if (watching[id] && !ACTIVE[tr.dataset.status]) {
+            delete watching[id];
             toast(tr.dataset.toast, tr.dataset.status === "SUCCESS" ? "success" : "error");
             tr.classList.add("flash");
           }
@@ -92,6 +98,7 @@
     xhr.onload = function () {
       progress.hidden = true;
       if (xhr.status === 201) {
+        watching[JSON.parse(xhr.responseText).id] = true;
         toast(file.name + " uploaded; System B is on it.", "info");
         refresh();
       } else {
@@ -134,7 +141,10 @@
       method: "POST", credentials: "same-origin",
       headers: { "X-CSRFToken": csrf, Accept: "application/json" },
     }).then(function (response) {
-      if (response.status === 202) { return refresh(); }
+      if (response.status === 202) {
+        watching[retry.closest("tr").dataset.fileId] = true;
+        return refresh();
+      }
       return response.text().then(function (text) { toast(apiError(text, "Retry failed."), "error"); refresh(); });
     });
   });
