@@ -259,3 +259,13 @@ def test_the_openapi_schema_is_served_to_anyone() -> None:
     assert schema["openapi"].startswith("3.")
     assert {"/api/files/", "/api/files/{id}/", "/api/files/{id}/retry/"} <= set(schema["paths"])
     assert "/api/files/{id}/download/" in schema["paths"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [True, False])
+def test_an_address_under_api_that_matches_nothing_is_a_json_404(
+    settings: SettingsWrapper, debug: bool
+) -> None:
+    settings.DEBUG = debug
+
+    assert_error(APIClient().get("/api/nothing/here/"), 404, "not_found")

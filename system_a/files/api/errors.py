@@ -50,6 +50,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
-def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def api_not_found(request: HttpRequest) -> JsonResponse:
     """404 for an /api/ address that matches no route (``/api/files/abc/``), in the API's shape."""
     return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
