@@ -12,4 +12,3 @@ urlpatterns = [
     path("api/", include("files.api.urls")),
     path("", include("files.urls")),
 ]
-
