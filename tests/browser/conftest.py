@@ -1,44 +1,14 @@
-"""A's web server as a real process, A's and B's real workers, and Debian's Chromium driven by
-Playwright: the page as a person uses it. Screenshots go to var/artifacts/browser/."""
+"""Debian's Chromium driven by Playwright, against A's web server and A's and B's real workers
+(tests/conftest.py): the page as a person uses it. Screenshots go to var/artifacts/browser/."""
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from harness.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, answers, free_port, screenshot
-from harness.processes import A_BIN, SYSTEM_A, ManagedProcess
-from harness.waiting import wait_for
-
-
-@pytest.fixture(scope="session")
-def web(wire: dict[str, str], run_dir: Path) -> Iterator[str]:
-    """A's web server on a free port, on the same test database, broker and storage as the
-    workers; yields its base URL."""
-    port = free_port()
-    process = ManagedProcess(
-        name="web a",
-        argv=[str(A_BIN / "python"), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=SYSTEM_A,
-        env=wire,
-        log_path=run_dir / "logs" / "web-a.log",
-        ready_marker="Quit the server with",
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        process.start()
-        wait_for(
-            lambda: answers(f"{base}/healthz"),
-            timeout=30,
-            what="A's web server to be healthy",
-            describe=process.tail,
-        )
-        yield base
-    finally:
-        process.stop()
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, screenshot
 
 
 @pytest.fixture(scope="session")

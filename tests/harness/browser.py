@@ -4,8 +4,6 @@ Playwright drives the system's Chromium (installed by ``make browser``); Playwri
 browser download is never used, and nothing the browser does may reach the network.
 """
 
-import socket
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import Page
@@ -26,22 +24,6 @@ ARTIFACTS = REPO / "var" / "artifacts" / "browser"
 """Screenshots: test artifacts, never committed (var/ is ignored)."""
 
 PASSWORD = "browser-test-password"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def answers(url: str) -> bool:
-    """Does ``url`` answer 200?"""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - a local server
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 def screenshot(page: Page, name: str) -> Path:
