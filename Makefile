@@ -104,8 +104,19 @@ test-unit: setup ## Unit tests of each package, each in its own environment
 	cd system_b && .venv/bin/python -m pytest $(PYTEST_FLAGS)
 	cd system_a && .venv/bin/python -m pytest $(PYTEST_FLAGS)
 
+# The browser test drives Debian's Chromium through Playwright; Playwright's own browser
+# download is never used.
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: browser
+browser: ## Install Debian's Chromium for the browser test, if it is missing (needs root)
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "Installing Chromium for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
 .PHONY: test-integration
-test-integration: setup ## Contract and integration tests: both systems' real workers over real services
+test-integration: setup browser ## Contract, integration and browser tests: real workers, real services, real Chromium
 	$(A_PY) -m pytest tests $(PYTEST_FLAGS)
 
 .PHONY: test
