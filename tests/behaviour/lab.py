@@ -34,6 +34,8 @@ CALLER_DIRS = (APPS / "caller", *SHARED_DIRS)
 REMOTE_DEFAULT_QUEUE = "behaviour.remote.default"
 CALLER_DEFAULT_QUEUE = "behaviour.caller.default"
 
+_NOT_INHERITED = ("PYTEST_", "VIRTUAL_ENV", "DJANGO_", "PYTHON")
+
 ARRIVAL_TIMEOUT_S = 30
 """How long a scenario waits for something that should happen (a callback, a failure)."""
 
@@ -158,7 +160,9 @@ class Lab:
         cwd = self.work_dir / name
         cwd.mkdir(parents=True, exist_ok=True)
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "VIRTUAL_ENV"))},
+            # Nothing of the runner's own setup: DJANGO_SETTINGS_MODULE (set under pytest) would
+            # switch on Celery's Django fix-up in the caller worker.
+            **{k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)},
             "PYTHONPATH": os.pathsep.join(map(str, dirs)),
             "PYTHONUNBUFFERED": "1",
             "CELERY_BROKER_URL": self.vhost_url,
