@@ -16,12 +16,16 @@ from behaviour.run import Result, scenario_check
 from behaviour.scenarios import SCENARIOS
 
 
-def table(results: list[Result]) -> str:
+def table(results: list[Result], *, markdown: bool = False) -> str:
     headers = ("#", "scenario", "expected", "observed", "agree")
     rows = [
         (r.scenario.id, r.scenario.title, r.expected, r.observed, "yes" if r.agrees else "NO")
         for r in results
     ]
+    if markdown:
+        cells = [headers, tuple("---" for _ in headers), *rows]
+        escaped = ([c.replace("|", "\\|") for c in row] for row in cells)
+        return "\n".join("| " + " | ".join(row) + " |" for row in escaped)
     widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
 
     def line(cells: tuple[str, ...]) -> str:
@@ -39,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, default=None, help="worker logs (kept)")
     parser.add_argument("--only", nargs="*", default=None, help="scenario ids to run")
     parser.add_argument("--explain", action="store_true", help="print what each one shows")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
 
     pythons = Pythons(remote=args.remote_python.absolute(), caller=args.caller_python.absolute())
@@ -57,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             mark = "ok " if result.agrees else "NO "
             print(f"  {mark} {scenario.id:>3} {result.observed}", file=sys.stderr, flush=True)
     print()
-    print(table(results))
+    print(table(results, markdown=args.markdown))
     for r in results:
         if args.explain or not r.agrees:
             print(f"\n{r.scenario.id}. {r.scenario.title}")
