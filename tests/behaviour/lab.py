@@ -58,15 +58,18 @@ def caller_queue(scenario: str) -> str:
 
 
 class DriverBackend(RedisBackend):
-    """Redis, without subscribing to every task the runner sends.
+    """Redis, without subscribing to the results of what the runner sends.
 
-    The runner reads states and never waits on a result; the stock backend subscribes to each
-    sent task's channel and unsubscribes when the AsyncResult is collected, which at interpreter
-    exit fails noisily.
+    The runner reads states and never waits on a result. The stock backend subscribes to each
+    sent task's channel (and a group's members', for a chord) and unsubscribes when the
+    AsyncResult is collected, which at interpreter exit fails noisily.
     """
 
     def on_task_call(self, producer: Any, task_id: str) -> None:
         return None
+
+    def add_pending_result(self, result: Any, weak: bool = False, **kwargs: Any) -> Any:
+        return result
 
 
 @dataclass(frozen=True)
