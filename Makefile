@@ -119,6 +119,13 @@ browser: ## Install Debian's Chromium for the browser test, if it is missing (ne
 test-integration: setup browser ## Contract, integration and browser tests: real workers, real services, real Chromium
 	$(A_PY) -m pytest tests $(PYTEST_FLAGS)
 
+# Empty: the pinned version, from both systems' environments. CELERY=5.5.3: any published one.
+CELERY ?=
+
+.PHONY: behaviour
+behaviour: $(if $(CELERY),$(UV),setup) ## What Celery does with link/link_error across two code bases (CELERY=x.y.z to try a version)
+	bash scripts/behaviour.sh $(CELERY)
+
 .PHONY: test
 test: lint test-unit test-integration ## Set up and run every test (what CI runs)
 
