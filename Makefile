@@ -66,6 +66,19 @@ db: setup ## Create A's database if needed and apply migrations
 demo: db ## Run the demo on local services: A's web on :8000, A's worker, B's worker
 	bash scripts/demo.sh
 
+# --- Deployment -------------------------------------------------------------------------------
+
+.PHONY: env
+env: ## Write .env for docker compose with fresh random secrets (never overwrites one)
+	$(PYTHON) scripts/make_env.py
+
+.PHONY: broker-users
+broker-users: ## Apply the compose broker's vhost, users and permissions to the local RabbitMQ
+	@# Passwords come from the environment or .env (the same names compose reads); the rules
+	@# from deploy/rabbitmq/permissions.json. Only the crosslink vhost and its users change.
+	set -a; if [[ -f .env ]]; then source .env; fi; set +a; \
+		$(PYTHON) deploy/rabbitmq/broker_users.py apply
+
 # --- Quality ----------------------------------------------------------------------------------
 
 .PHONY: lint
@@ -91,12 +104,36 @@ test-unit: setup ## Unit tests of each package, each in its own environment
 	cd system_b && .venv/bin/python -m pytest $(PYTEST_FLAGS)
 	cd system_a && .venv/bin/python -m pytest $(PYTEST_FLAGS)
 
+# The browser test drives Debian's Chromium through Playwright; Playwright's own browser
+# download is never used.
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: browser
+browser: ## Install Debian's Chromium for the browser test, if it is missing (needs root)
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "Installing Chromium for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
 .PHONY: test-integration
-test-integration: setup ## Contract and integration tests: both systems' real workers over real services
+test-integration: setup browser ## Contract, integration and browser tests: real workers, real services, real Chromium
 	$(A_PY) -m pytest tests $(PYTEST_FLAGS)
+
+# Empty: the pinned version, from both systems' environments. CELERY=5.5.3: any published one.
+CELERY ?=
+
+.PHONY: behaviour
+behaviour: $(if $(CELERY),$(UV),setup) ## What Celery does with link/link_error across two code bases (CELERY=x.y.z to try a version)
+	bash scripts/behaviour.sh $(CELERY)
 
 .PHONY: test
 test: lint test-unit test-integration ## Set up and run every test (what CI runs)
+
+# --- Benchmarks -------------------------------------------------------------------------------
+
+.PHONY: bench-rss
+bench-rss: setup ## Peak RSS of B's processing for a 1 MB and a 200 MB file; prints rss_ratio
+	$(B_PY) tests/bench/processing_rss.py
 
 .PHONY: clean
 clean: ## Remove environments, caches and runtime state (var/)

@@ -138,6 +138,9 @@ def main() -> int:
     parser.add_argument("--round-size", type=int, default=20, help="samples per interleaved round")
     parser.add_argument("--burst", type=int, default=1000, help="files / tasks in the burst")
     parser.add_argument("--big-mb", type=int, default=200, help="size of the large input")
+    parser.add_argument(
+        "--only", choices=["roundtrip", "processing"], help="measure one part (no ratio summary)"
+    )
     args = parser.parse_args()
 
     run_id = uuid.uuid4().hex[:8]
@@ -155,6 +158,9 @@ def main() -> int:
         },
         "parameters": vars(args),
     }
+    if args.only == "processing":
+        print(json.dumps(processing(args), indent=2))
+        return 0
     with (
         throwaway_vhost(base_broker, prefix="crosslink-bench") as broker,
         throwaway_database(base_db, f"bench_crosslink_{run_id}") as database_url,
@@ -173,6 +179,9 @@ def main() -> int:
         }
         os.environ.update(env)
         results |= round_trips(args, env)
+    if args.only == "roundtrip":
+        print(json.dumps(results, indent=2))
+        return 0
     results |= processing(args)
     results["seconds"] = time.time() - started_at
 

@@ -26,6 +26,9 @@ start() {  # start NAME DIR COMMAND...: run in its own process group, log to var
   echo "  $name: pid $!, log var/log/$name.log"
 }
 
+# The demo's login (DEBUG only): created once, its password reset on every run.
+login=$(cd system_a && .venv/bin/python manage.py ensure_demo_user)
+
 echo "Starting crosslink on local services:"
 # B's worker runs from var/ so nothing of the repository but its own environment is importable.
 start worker-b var "$PWD/system_b/.venv/bin/celery" -A system_b.celery_app worker \
@@ -35,6 +38,9 @@ start worker-a system_a .venv/bin/celery -A config worker \
 start web system_a .venv/bin/python manage.py runserver "127.0.0.1:$PORT" --noreload
 
 echo
-echo "  Open http://127.0.0.1:$PORT/ and upload a CSV file. Ctrl-C stops everything."
+echo "  $login"
+echo "  Open http://127.0.0.1:$PORT/, log in as demo / crosslink-demo and upload a CSV file."
+echo "  API: http://127.0.0.1:$PORT/api/schema/ (see README.md for curl examples)."
+echo "  Ctrl-C stops everything."
 wait -n "${pids[@]}" || true
 echo "A demo process exited; see var/log/ for why."

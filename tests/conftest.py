@@ -9,10 +9,14 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from config.testing import celery_broker
-from config.testing import django_db_modify_db_settings as django_db_modify_db_settings
-from harness.processes import ManagedProcess, celery_worker
+from config.testing import (  # noqa: F401 - the fixture overrides pytest-django's
+    celery_broker,
+    django_db_modify_db_settings,
+)
+from harness.http import answers, free_port
+from harness.processes import A_BIN, SYSTEM_A, ManagedProcess, celery_worker
 from harness.rabbitmq import throwaway_vhost
+from harness.waiting import wait_for
 from shared_schema.names import QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
 
 
@@ -60,6 +64,33 @@ def wire(
     with celery_broker(broker_url):
         yield env
     settings.STORAGE_ROOT = original_root
+
+
+@pytest.fixture(scope="session")
+def web(wire: dict[str, str], run_dir: Path) -> Iterator[str]:
+    """A's web server on a free port, on the same test database, broker and storage as the
+    workers; yields its base URL."""
+    port = free_port()
+    process = ManagedProcess(
+        name="web a",
+        argv=[str(A_BIN / "python"), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=SYSTEM_A,
+        env=wire,
+        log_path=run_dir / "logs" / "web-a.log",
+        ready_marker="Quit the server with",
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        process.start()
+        wait_for(
+            lambda: answers(f"{base}/healthz"),
+            timeout=30,
+            what="A's web server to be healthy",
+            describe=process.tail,
+        )
+        yield base
+    finally:
+        process.stop()
 
 
 def _started(process: ManagedProcess) -> Iterator[ManagedProcess]:

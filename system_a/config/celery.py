@@ -8,11 +8,41 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.app.amqp import AMQP
 from celery.signals import task_prerun
+from kombu import Queue
+
+from shared_schema.names import QUEUE_SYSTEM_B
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("system_a")
+
+class PeerQueue(Queue):
+    """A queue another system consumes and declares. Sending to it only checks that it exists:
+    a passive declare, which needs no permission. An active declare would also bind it, and
+    RabbitMQ allows that bind only to a user who may read the queue's exchange, which Celery
+    names like the queue: A's broker user would then be able to consume B's work
+    (deploy/rabbitmq/permissions.json). While B's queue does not exist, sending raises NOT_FOUND
+    and the file stays PENDING for the sweeper, instead of the broker dropping the message as
+    unroutable. https://www.rabbitmq.com/docs/access-control#authorisation
+    """
+
+    def declare(self, nowait: bool = False, channel: Any = None) -> str:
+        self.queue_declare(nowait=False, passive=True, channel=channel)
+        return str(self.name)
+
+
+class SystemAAMQP(AMQP):
+    """Knows B's queue as a PeerQueue, added after the configured queues so that no worker of
+    A ever consumes it, even one started without --queues."""
+
+    def Queues(self, queues: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 (Celery's name)
+        known = super().Queues(queues, *args, **kwargs)
+        known.add(PeerQueue(QUEUE_SYSTEM_B, routing_key=QUEUE_SYSTEM_B))
+        return known
+
+
+app = Celery("system_a", amqp=SystemAAMQP)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
     "files",
 ]
 
@@ -78,6 +81,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "files:list"
+LOGOUT_REDIRECT_URL = "login"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -92,7 +99,40 @@ STORAGE_ROOT = Path(
 ).resolve()
 MAX_UPLOAD_BYTES = env_int("CROSSLINK_MAX_UPLOAD_BYTES", default=2 * 1024**3)
 # Uploads above this size stream to a temporary file instead of memory.
+# (A request whose Content-Length already exceeds MAX_UPLOAD_BYTES is refused before its body is
+# read at all: files/uploads.py.)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
+
+# --- JSON API (files/api/) ----------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    # Token first: an unauthenticated request gets 401 with "WWW-Authenticate: Token", which
+    # SessionAuthentication alone cannot send (it would be 403).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: the browsable API needs static files that production does not serve.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "files.api.errors.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "crosslink System A",
+    "DESCRIPTION": "Upload files for System B to process, follow them, retry failures and "
+    "download the normalized output.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components, so a multipart upload is described as binary.
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 LOGGING = {
     "version": 1,

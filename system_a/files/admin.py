@@ -8,9 +8,10 @@ from files.models import File
 
 @admin.register(File)
 class FileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["original_name", "status", "attempts", "error_code", "created_at"]
+    list_display = ["original_name", "owner", "status", "attempts", "error_code", "created_at"]
     list_filter = ["status", "error_code"]
-    search_fields = ["original_name", "storage_key", "task_id"]
+    list_select_related = ["owner"]
+    search_fields = ["original_name", "storage_key", "task_id", "owner__username"]
     readonly_fields = [field.name for field in File._meta.fields]
     actions = ["retry"]
 

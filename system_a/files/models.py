@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 
 from shared_schema.errors import ERROR_HINTS, ErrorCode
@@ -21,6 +22,15 @@ class File(models.Model):
         SUCCESS = "SUCCESS", "Processed"
         FAILED = "FAILED", "Failed"
 
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="files",
+        # Nullable so rows uploaded before accounts existed stay valid; they belong to no one
+        # and are visible only in the admin.
+        null=True,
+        blank=True,
+    )
     original_name = models.CharField(max_length=255)
     storage_key = models.CharField(max_length=1024, unique=True)
     size_bytes = models.PositiveBigIntegerField()
@@ -66,3 +76,8 @@ class File(models.Model):
     @property
     def summary(self) -> dict[str, Any]:
         return self.result or {}
+
+    @property
+    def output_key(self) -> str:
+        """Where System B wrote the normalized output; empty when it wrote none."""
+        return str(self.summary.get("output_key") or "")

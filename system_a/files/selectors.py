@@ -1,18 +1,45 @@
 """Reads of ``File`` and of what the result backend says about a running attempt."""
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from celery import current_app
 from celery.result import AsyncResult
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from files.models import File
 from shared_schema.payloads import PROGRESS_STATE, ProcessingProgress
 
 
-def file_list() -> QuerySet[File]:
-    return File.objects.all()
+def file_list(*, owner: User | AnonymousUser) -> QuerySet[File]:
+    """The files ``owner`` uploaded, newest first; nothing for an anonymous user."""
+    if isinstance(owner, AnonymousUser) or not owner.is_authenticated:
+        return File.objects.none()
+    return File.objects.filter(owner=owner)
+
+
+def file_get(*, owner: User | AnonymousUser, file_id: int) -> File:
+    """One of ``owner``'s files. Another user's file raises ``File.DoesNotExist`` exactly as a
+    missing one does, so its existence is never revealed."""
+    return file_list(owner=owner).get(pk=file_id)
+
+
+def file_output_path(*, file: File, storage_root: Path | None = None) -> Path | None:
+    """The normalized output System B wrote for ``file``, if it exists inside the storage root.
+
+    The key comes from B's result, so it is checked like any path from the wire: a key that
+    resolves outside the root (``..``, an absolute path, a symlink) is treated as no output.
+    """
+    if file.status != File.Status.SUCCESS or not file.output_key:
+        return None
+    root = (storage_root or settings.STORAGE_ROOT).resolve()
+    path = (root / file.output_key).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
 
 
 @dataclass(frozen=True)
@@ -22,6 +49,10 @@ class Activity:
     state: str
     """Celery's state: PENDING (queued, or unknown), STARTED, PROGRESS, SUCCESS, FAILURE, ..."""
     progress: ProcessingProgress | None = None
+
+    @property
+    def percent(self) -> int | None:
+        return self.progress.percent if self.progress is not None else None
 
     @property
     def label(self) -> str:

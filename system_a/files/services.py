@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
@@ -37,7 +38,12 @@ class Transition:
     """The state the file was in when the transition was attempted."""
 
 
-def file_create(*, upload: UploadedFile, storage_root: Path | None = None) -> File:
+def file_create(
+    *,
+    upload: UploadedFile,
+    owner: User | None = None,
+    storage_root: Path | None = None,
+) -> File:
     """Store ``upload`` and record it PENDING; it is sent to System B once the commit lands.
 
     Sending after commit means System B (and A's callbacks) can never see a file the database
@@ -55,7 +61,10 @@ def file_create(*, upload: UploadedFile, storage_root: Path | None = None) -> Fi
     try:
         with transaction.atomic():
             file = File.objects.create(
-                original_name=(upload.name or "upload")[:255], storage_key=key, size_bytes=size
+                owner=owner,
+                original_name=(upload.name or "upload")[:255],
+                storage_key=key,
+                size_bytes=size,
             )
             file_dispatch_on_commit(file_id=file.pk)
     except BaseException:

@@ -2,6 +2,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from pytest_django import DjangoCaptureOnCommitCallbacks
 from pytest_django import Settings as SettingsWrapper
@@ -38,6 +39,12 @@ def test_an_upload_is_stored_under_the_root_and_recorded_pending(storage_root: P
     assert file.storage_key.startswith("uploads/")
     assert file.storage_key.endswith(".csv")
     assert (storage_root / file.storage_key).read_bytes() == GOOD_CSV
+
+
+def test_an_upload_belongs_to_the_user_who_made_it(storage_root: Path, user: User) -> None:
+    file = services.file_create(upload=csv_upload(), owner=user)
+
+    assert File.objects.get(pk=file.pk).owner == user
 
 
 @pytest.mark.django_db

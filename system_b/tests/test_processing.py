@@ -1,20 +1,34 @@
+import gzip
 import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from shared_schema.errors import (
+    BinaryFile,
     EmptyFile,
+    ErrorCode,
     FileMissing,
     FileTooLarge,
     InconsistentRows,
+    InvalidJsonLine,
     NoHeader,
     ProcessingError,
+    StorageKeyOutsideRoot,
+    TooManyColumns,
     UndecodableText,
+    UnsupportedFormat,
     UnterminatedQuote,
 )
-from shared_schema.payloads import ProcessingProgress, ProcessingRequest, ProcessingResult
+from shared_schema.payloads import (
+    ColumnType,
+    FileFormat,
+    ProcessingProgress,
+    ProcessingRequest,
+    ProcessingResult,
+)
 from system_b.processing import PROGRESS_EVERY_ROWS, file_process
 
 Store = Callable[..., ProcessingRequest]
@@ -25,6 +39,18 @@ def run(request: ProcessingRequest, root: Path, **kwargs: object) -> ProcessingR
     return file_process(request=request, storage_root=root, max_bytes=LIMIT, **kwargs)  # type: ignore[arg-type]
 
 
+def types(result: ProcessingResult) -> dict[str, ColumnType]:
+    return {column.name: column.type for column in result.columns}
+
+
+def output_of(result: ProcessingResult, root: Path) -> str:
+    assert result.output_key is not None
+    return (root / result.output_key).read_bytes().decode("utf-8")
+
+
+# --- Formats ----------------------------------------------------------------------------------
+
+
 def test_a_csv_summary_counts_data_rows_and_names_the_columns(
     stored: Store, storage_root: Path
 ) -> None:
@@ -32,7 +58,7 @@ def test_a_csv_summary_counts_data_rows_and_names_the_columns(
 
     assert result.rows == 3
     assert [column.name for column in result.columns] == ["id", "name"]
-    assert result.format == "csv"
+    assert (result.format, result.delimiter, result.encoding) == ("csv", ",", "utf-8")
 
 
 def test_the_checksum_and_size_are_of_the_exact_bytes_stored(
@@ -52,28 +78,317 @@ def test_a_utf8_byte_order_mark_is_not_part_of_the_first_column_name(
     result = run(stored(b"\xef\xbb\xbfid,name\n1,a\n"), storage_root)
 
     assert result.columns[0].name == "id"
+    assert result.encoding == "utf-8-sig"
+    assert output_of(result, storage_root).startswith("id,name\n")
 
 
 def test_a_quoted_field_may_span_lines(stored: Store, storage_root: Path) -> None:
     result = run(stored(b'id,note\n1,"two\nlines"\n2,plain\n'), storage_root)
 
     assert result.rows == 2
+    assert result.sample_rows[0] == ("1", "two\nlines")
 
 
 def test_a_header_only_file_has_zero_rows(stored: Store, storage_root: Path) -> None:
     assert run(stored(b"a,b\n"), storage_root).rows == 0
 
 
+def test_a_tsv_is_recognized_by_its_content_not_its_name(stored: Store, storage_root: Path) -> None:
+    result = run(stored(b"id\tname, title\n1\tada, countess\n", name="data.csv"), storage_root)
+
+    assert (result.format, result.delimiter) == (FileFormat.TSV, "\t")
+    assert [c.name for c in result.columns] == ["id", "name, title"]
+    assert output_of(result, storage_root) == 'id,"name, title"\r\n1,"ada, countess"\r\n'
+
+
+def test_a_semicolon_separated_file_is_sniffed_and_normalized_to_commas(
+    stored: Store, storage_root: Path
+) -> None:
+    result = run(stored(b"id;price\n1;3,50\n2;4,00\n"), storage_root)
+
+    assert (result.format, result.delimiter) == (FileFormat.CSV, ";")
+    assert output_of(result, storage_root) == 'id,price\r\n1,"3,50"\r\n2,"4,00"\r\n'
+
+
+def test_a_comma_inside_quotes_does_not_make_comma_the_delimiter(
+    stored: Store, storage_root: Path
+) -> None:
+    result = run(stored(b'a|b\n"x, y"|1\n"z, w"|2\n'), storage_root)
+
+    assert result.delimiter == "|"
+    assert result.sample_rows[0] == ("x, y", "1")
+
+
+def test_a_single_column_file_is_one_column_of_csv(stored: Store, storage_root: Path) -> None:
+    result = run(stored(b"name\nada\ngrace\n"), storage_root)
+
+    assert [c.name for c in result.columns] == ["name"]
+    assert result.rows == 2
+
+
+def test_json_lines_are_recognized_and_summarized(stored: Store, storage_root: Path) -> None:
+    lines = [
+        {"id": 1, "name": "ada", "score": 9.5, "ok": True, "tags": ["x"]},
+        {"id": 2, "name": None, "score": 7, "ok": False, "tags": []},
+        {"id": 3, "score": 1.25, "ok": True, "tags": None},
+    ]
+    content = "\n".join(json.dumps(line) for line in lines).encode() + b"\n\n"
+
+    result = run(stored(content, name="data.csv"), storage_root)
+
+    assert result.format == FileFormat.JSONL
+    assert result.delimiter is None
+    assert result.rows == 3
+    assert types(result) == {
+        "id": ColumnType.INTEGER,
+        "name": ColumnType.STRING,
+        "score": ColumnType.FLOAT,
+        "ok": ColumnType.BOOLEAN,
+        "tags": ColumnType.STRING,
+    }
+    assert [c.nulls for c in result.columns] == [0, 2, 0, 0, 1]
+    assert output_of(result, storage_root).splitlines() == [
+        "id,name,score,ok,tags",
+        '1,ada,9.5,true,"[""x""]"',
+        "2,,7,false,[]",
+        "3,,1.25,true,",
+    ]
+
+
+def test_a_gzip_compressed_file_is_read_through_and_hashed_as_stored(
+    stored: Store, storage_root: Path
+) -> None:
+    content = gzip.compress(b"id\tflag\n1\ttrue\n2\tfalse\n")
+
+    result = run(stored(content, name="plain.txt"), storage_root)
+
+    assert (result.compression, result.format, result.rows) == ("gzip", FileFormat.TSV, 2)
+    assert result.sha256 == hashlib.sha256(content).hexdigest()
+    assert result.size_bytes == len(content)
+
+
+def test_gzip_compressed_json_lines_are_read(stored: Store, storage_root: Path) -> None:
+    result = run(stored(gzip.compress(b'{"a": 1}\n{"a": 2}\n')), storage_root)
+
+    assert (result.compression, result.format, result.rows) == ("gzip", FileFormat.JSONL, 2)
+
+
+# --- Types, nulls, ranges, samples ------------------------------------------------------------
+
+
+def test_each_column_gets_the_narrowest_type_that_fits_every_value(
+    stored: Store, storage_root: Path
+) -> None:
+    content = (
+        b"i,f,b,d,dt,s,e,mixed_date\n"
+        b"1,1,true,2024-01-31,2024-01-31T10:00:00,x,,2024-01-01\n"
+        b"-2,2.5,FALSE,2024-02-29,2024-02-01 10:00,1,,2024-01-01T08:00:00Z\n"
+        b"+3,-1e3,True,2023-12-01,2024-03-01T10:00:00+02:00,,,\n"
+    )
+
+    result = run(stored(content), storage_root)
+
+    assert types(result) == {
+        "i": ColumnType.INTEGER,
+        "f": ColumnType.FLOAT,
+        "b": ColumnType.BOOLEAN,
+        "d": ColumnType.DATE,
+        "dt": ColumnType.DATETIME,
+        "s": ColumnType.STRING,
+        "e": ColumnType.EMPTY,
+        "mixed_date": ColumnType.DATETIME,
+    }
+    by_name = {c.name: c for c in result.columns}
+    assert (by_name["i"].min, by_name["i"].max) == (-2, 3)
+    assert (by_name["f"].min, by_name["f"].max) == (-1000, 2.5)
+    assert (by_name["s"].nulls, by_name["e"].nulls) == (1, 3)
+    assert by_name["d"].min is None
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["2024-02-30"], ColumnType.STRING),
+        (["1_000"], ColumnType.STRING),
+        (["nan"], ColumnType.STRING),
+        ([" 1"], ColumnType.STRING),
+        (["1", "x"], ColumnType.STRING),
+        (["1", "true"], ColumnType.STRING),
+        (["1234567890123456789"], ColumnType.FLOAT),
+        (["\u0661\u0662"], ColumnType.STRING),
+        (["1-2"], ColumnType.STRING),
+    ],
+    ids=[
+        "impossible-date",
+        "underscore",
+        "nan",
+        "space",
+        "mixed",
+        "int-bool",
+        "19-digits",
+        "arabic-digits",
+        "dash",
+    ],
+)
+def test_values_that_only_look_typed_are_strings_or_wider(
+    stored: Store, storage_root: Path, values: list[str], expected: ColumnType
+) -> None:
+    content = ("v\n" + "".join(f'"{v}"\n' for v in values)).encode()
+
+    assert types(run(stored(content), storage_root))["v"] == expected
+
+
+def test_a_value_with_a_newline_makes_its_column_a_string(
+    stored: Store, storage_root: Path
+) -> None:
+    result = run(stored(b'n\n1\n"2\n3"\n'), storage_root)
+
+    assert types(result)["n"] == ColumnType.STRING
+
+
+def test_types_widen_across_batches_of_a_large_file(stored: Store, storage_root: Path) -> None:
+    content = b"n\n" + b"1\n" * 50_000 + b"2.5\n" + b"3\n" * 10
+
+    result = run(stored(content), storage_root)
+
+    assert types(result)["n"] == ColumnType.FLOAT
+    assert (result.columns[0].min, result.columns[0].max) == (1, 3)
+
+
+def test_rows_and_quoted_fields_that_cross_blocks_of_text_read_the_same(
+    stored: Store, storage_root: Path
+) -> None:
+    # A line limit of 64 bytes also makes the blocks of text 64 bytes long.
+    rows = [f'{i},"note {i}\nspans, ""lines""\n{"x" * (i % 7)}",plain {i}\n' for i in range(300)]
+    content = ("id,note,other\n" + "".join(rows)).encode()
+
+    small = run(stored(content), storage_root, max_line_bytes=64)
+    large = run(stored(content), storage_root)
+
+    assert small.rows == large.rows == 300
+    assert small.sample_rows == large.sample_rows
+    assert output_of(small, storage_root) == output_of(large, storage_root)
+
+
+def test_an_error_after_rows_that_crossed_blocks_names_its_real_line(
+    stored: Store, storage_root: Path
+) -> None:
+    content = b"a,b\n" + b'1,"x\ny"\n' * 100 + b"1,2,3\n"
+
+    with pytest.raises(InconsistentRows, match="Line 202 has 3 fields"):
+        run(stored(content), storage_root, max_line_bytes=64)
+
+
+def test_a_few_sample_rows_keep_nulls_as_none(stored: Store, storage_root: Path) -> None:
+    content = b"a,b\n" + b"".join(f"{i},\n".encode() for i in range(100))
+
+    result = run(stored(content), storage_root)
+
+    assert result.sample_rows == tuple((str(i), None) for i in range(5))
+
+
+def test_blank_lines_between_rows_are_not_rows(stored: Store, storage_root: Path) -> None:
+    assert run(stored(b"a,b\n1,2\n\n3,4\n\n"), storage_root).rows == 2
+
+
+# --- Normalized output ------------------------------------------------------------------------
+
+
+def test_the_normalized_output_is_written_under_a_key_derived_from_the_input(
+    stored: Store, storage_root: Path
+) -> None:
+    request = stored(b"a\tb\n1\t2\n")
+
+    result = run(request, storage_root)
+
+    assert result.output_key == f"outputs/{request.storage_key}.normalized.csv"
+    assert result.output_format == FileFormat.CSV
+    assert output_of(result, storage_root) == "a,b\r\n1,2\r\n"
+
+
+def test_a_rerun_overwrites_the_output_and_leaves_nothing_else_behind(
+    stored: Store, storage_root: Path
+) -> None:
+    request = stored(b"a;b\n1;2\n")
+
+    first = run(request, storage_root)
+    second = run(request, storage_root)
+
+    assert first == second
+    out_dir = (storage_root / str(first.output_key)).parent
+    assert [p.name for p in out_dir.iterdir()] == [Path(str(first.output_key)).name]
+
+
+def test_a_file_that_fails_part_way_leaves_no_output(stored: Store, storage_root: Path) -> None:
+    request = stored(b"a,b\n" + b"1,2\n" * 30_000 + b"1\n")
+
+    with pytest.raises(InconsistentRows):
+        run(request, storage_root)
+
+    assert not (storage_root / "outputs").exists() or not any(
+        p.is_file() for p in (storage_root / "outputs").rglob("*")
+    )
+
+
+# --- Errors: every code names the problem and, where there is one, its line ----------------
+
+
 @pytest.mark.parametrize(
     ("content", "error", "where"),
     [
         (b"", EmptyFile, "empty"),
+        (b" \n\r\n\n", EmptyFile, "empty"),
+        (b"\xef\xbb\xbf", EmptyFile, "empty"),
+        (gzip.compress(b""), EmptyFile, "empty"),
         (b"\n1,2\n", NoHeader, "Line 1"),
+        (b",,\n1,2,3\n", NoHeader, "Line 1"),
+        (b"1,2,3\n4,5,6\n", NoHeader, "Line 1 .*looks like data"),
+        (b"{}\n", NoHeader, "Line 1 is an empty object"),
         (b"a,b,c\n1,2,3\n4,5\n", InconsistentRows, "Line 3 has 2 fields; the header has 3"),
-        (b'a,b\n1,"never closed\n2,3\n', UnterminatedQuote, "never closed"),
-        ("a\nb\ncaf\u00e9\n".encode("latin-1"), UndecodableText, "Line 3"),
+        (b'a,b\n"x\ny",1\n1,2,3\n', InconsistentRows, "Line 4 has 3 fields"),
+        (b'{"a": 1}\n{"a": 2, "b": 3}\n', InconsistentRows, "Line 2 has the key 'b'"),
+        (b'a,b\n1,"never closed\n2,3\n', UnterminatedQuote, "line 2 is never closed"),
+        (b'a,b\n1,"ab"c\n', UnterminatedQuote, "Line 2 has a quote"),
+        (b'"a,b\n', UnterminatedQuote, "line 1"),
+        ("a\nb\ncaf\u00e9\n".encode("latin-1"), UndecodableText, "Line 3 .*byte 0xe9"),
+        ("a,b\n1,2\n".encode("utf-16"), UndecodableText, "UTF-16"),
+        ("a,b\n1,2\n".encode("utf-16-le"), UndecodableText, "UTF-16"),
+        (b'{"a": 1}\n{"a": 2,}\n', InvalidJsonLine, "Line 2 is not valid JSON"),
+        (b'{"a": 1}\n\n[1, 2]\n', InvalidJsonLine, "Line 3 is an array"),
+        (b"PK\x03\x04\x14\x00\x06\x00", BinaryFile, "ZIP archive"),
+        (b"%PDF-1.7\n", BinaryFile, "PDF"),
+        (b"a,b\n1,\x00\x01\x02\n", BinaryFile, "line 2 contains a NUL byte"),
+        (bytes(range(1, 9)) * 10, BinaryFile, "control characters"),
+        (b"\x1f\x8b\x08\x00garbage-not-deflate", UnsupportedFormat, "gzip"),
+        (gzip.compress(b"a,b\n1,2\n" * 100)[:-20], UnsupportedFormat, "gzip"),
     ],
-    ids=["empty", "blank-header", "short-row", "open-quote", "latin-1"],
+    ids=[
+        "empty",
+        "whitespace-only",
+        "bom-only",
+        "empty-gzip",
+        "blank-header",
+        "nameless-header",
+        "numeric-header",
+        "empty-json-object",
+        "short-row",
+        "long-row-after-multiline",
+        "json-extra-key",
+        "open-quote",
+        "stray-quote",
+        "open-quote-in-header",
+        "latin-1",
+        "utf-16-bom",
+        "utf-16-no-bom",
+        "invalid-json",
+        "json-array-line",
+        "zip",
+        "pdf",
+        "nul-byte",
+        "control-bytes",
+        "bad-gzip",
+        "truncated-gzip",
+    ],
 )
 def test_a_broken_file_fails_with_its_own_error_naming_the_problem(
     stored: Store, storage_root: Path, content: bytes, error: type[ProcessingError], where: str
@@ -91,19 +406,113 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(
         file_process(request=request, storage_root=storage_root, max_bytes=50)
 
 
+def test_a_small_gzip_file_that_expands_past_the_limit_is_refused(
+    stored: Store, storage_root: Path
+) -> None:
+    request = stored(gzip.compress(b"a\n" + b"1\n" * 100_000))
+
+    with pytest.raises(FileTooLarge, match="Uncompressed"):
+        file_process(request=request, storage_root=storage_root, max_bytes=100_000)
+
+
+def test_a_header_with_more_columns_than_the_limit_is_refused(
+    stored: Store, storage_root: Path
+) -> None:
+    header = ",".join(f"c{i}" for i in range(11)).encode()
+
+    with pytest.raises(TooManyColumns, match="Line 1 has 11 columns; the limit is 10"):
+        run(stored(header + b"\n"), storage_root, max_columns=10)
+
+
+def test_a_json_object_with_more_keys_than_the_limit_is_refused(
+    stored: Store, storage_root: Path
+) -> None:
+    line = json.dumps({f"k{i}": i for i in range(11)}).encode()
+
+    with pytest.raises(TooManyColumns, match="11 keys"):
+        run(stored(line + b"\n"), storage_root, max_columns=10)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"a\n" + b"x" * 5000 + b"\n", b"a\n1\n" + b"x" * 5000, b"a\n" + b"1\n" * 300 + b"y" * 3000],
+    ids=["inside", "at-the-end", "after-a-large-sample"],
+)
+def test_a_line_longer_than_the_limit_fails_before_it_is_held(
+    stored: Store, storage_root: Path, content: bytes
+) -> None:
+    with pytest.raises(UnsupportedFormat, match="longer than 1,000 bytes"):
+        run(stored(content), storage_root, max_line_bytes=1000)
+
+
+def test_an_unclosed_quote_in_a_long_file_stops_at_the_field_limit(
+    stored: Store, storage_root: Path
+) -> None:
+    content = b'a,b\n1,"open\n' + b"2,3\n" * 1000
+
+    with pytest.raises(UnterminatedQuote, match="line 2 runs past"):
+        run(stored(content), storage_root, max_line_bytes=1000)
+
+
 def test_a_missing_file_fails_as_missing(storage_root: Path) -> None:
     with pytest.raises(FileMissing):
         run(ProcessingRequest(file_id="1", storage_key="uploads/nope.csv"), storage_root)
 
 
+def test_a_key_outside_the_storage_root_is_refused_before_anything_is_read(
+    storage_root: Path,
+) -> None:
+    (storage_root.parent / "secret.csv").write_bytes(b"a\n1\n")
+
+    with pytest.raises(StorageKeyOutsideRoot):
+        run(ProcessingRequest(file_id="1", storage_key="../secret.csv"), storage_root)
+
+
+def test_every_error_code_b_raises_on_a_file_is_covered_here() -> None:
+    tested = {
+        EmptyFile,
+        NoHeader,
+        UndecodableText,
+        BinaryFile,
+        UnsupportedFormat,
+        InconsistentRows,
+        UnterminatedQuote,
+        InvalidJsonLine,
+        FileTooLarge,
+        TooManyColumns,
+        StorageKeyOutsideRoot,
+        FileMissing,
+    }
+    # INVALID_REQUEST, UNSUPPORTED_SCHEMA_VERSION, PROCESSING_TIMEOUT and STORAGE_UNAVAILABLE
+    # come from the task adapter (test_tasks.py); NO_OUTCOME and INTERNAL_ERROR only from A.
+    by_the_task = {
+        ErrorCode.INVALID_REQUEST,
+        ErrorCode.UNSUPPORTED_SCHEMA_VERSION,
+        ErrorCode.PROCESSING_TIMEOUT,
+        ErrorCode.STORAGE_UNAVAILABLE,
+        ErrorCode.NO_OUTCOME,
+        ErrorCode.INTERNAL_ERROR,
+    }
+
+    assert {cls.code for cls in tested} | by_the_task == set(ErrorCode)
+
+
+# --- Progress ---------------------------------------------------------------------------------
+
+
 def test_progress_is_offered_while_parsing_and_once_at_the_end(
     stored: Store, storage_root: Path
 ) -> None:
-    rows = PROGRESS_EVERY_ROWS * 2 + 5
+    rows = 1_500_000  # 3 MB: several blocks of text
     content = b"n\n" + b"1\n" * rows
     seen: list[ProcessingProgress] = []
 
     run(stored(content), storage_root, on_progress=seen.append)
 
-    assert [p.rows for p in seen] == [PROGRESS_EVERY_ROWS, PROGRESS_EVERY_ROWS * 2, rows]
+    counts = [p.rows for p in seen]
+    assert counts == sorted(counts)
+    assert PROGRESS_EVERY_ROWS <= counts[0] < rows
+    assert len(set(counts)) >= 3
+    assert 0 < seen[0].bytes_read < seen[-1].bytes_read
+    assert seen[-1].rows == rows
     assert seen[-1].bytes_read == seen[-1].bytes_total == len(content)

@@ -1,11 +1,30 @@
-"""The task adapter's own rules, and the wire configuration B publishes callbacks with."""
+"""The task adapter's own rules, and the wire configuration B publishes callbacks with.
+
+The task is called directly here (a plain function call, no broker, no eager mode): what it
+raises is what a worker would record, and for autoretry_for errors, what it would retry.
+"""
+
+import dataclasses
+import errno
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 
-from shared_schema.errors import InvalidRequest, UnsupportedSchemaVersion
+from shared_schema.errors import (
+    InvalidRequest,
+    ProcessingTimeout,
+    StorageUnavailable,
+    UnsupportedFormat,
+    UnsupportedSchemaVersion,
+)
 from shared_schema.names import PROCESS_TASK, QUEUE_SYSTEM_B
+from shared_schema.payloads import ProcessingProgress, ProcessingRequest
+from system_b import processing, tasks
 from system_b.celery_app import app
-from system_b.tasks import request_parse
+from system_b.settings import settings
+from system_b.tasks import process, progress_throttled, request_parse
 
 
 def test_a_valid_payload_parses_into_a_request() -> None:
@@ -55,3 +74,84 @@ def test_b_consumes_only_its_own_durable_queue() -> None:
     assert [q.name for q in queues] == [QUEUE_SYSTEM_B]
     assert all(q.durable for q in queues)
     assert app.conf.broker_transport_options["confirm_publish"] is True
+
+
+# --- Failure handling: what retries, what does not, and the time limit -----------------------
+
+
+def payload_for(request: ProcessingRequest) -> dict[str, object]:
+    return request.model_dump(mode="json")
+
+
+def test_an_os_error_from_storage_becomes_a_retryable_storage_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def flaky_mount(*, root: Path, key: str) -> None:
+        raise OSError(errno.EIO, "Input/output error", "/mnt/storage/" + key)
+
+    monkeypatch.setattr(processing, "storage_open_input", flaky_mount)
+
+    # Called directly, a task re-raises what autoretry would retry with.
+    with pytest.raises(StorageUnavailable, match="Input/output error") as failure:
+        process(payload_for(ProcessingRequest(file_id="1", storage_key="uploads/a.csv")))
+
+    assert failure.value.retryable
+    assert "/mnt/storage" not in failure.value.message
+
+
+def test_only_storage_unavailable_is_retried_and_retries_are_bounded() -> None:
+    options = app.tasks[PROCESS_TASK]
+
+    assert options.autoretry_for == (StorageUnavailable,)  # type: ignore[attr-defined]
+    assert options.max_retries == 5
+    assert options.retry_backoff == 5  # type: ignore[attr-defined]
+    assert options.retry_backoff_max == 120  # type: ignore[attr-defined]
+    assert options.retry_jitter is True  # type: ignore[attr-defined]
+
+
+def test_a_damaged_gzip_is_the_files_fault_not_a_storage_fault(
+    stored: Callable[[bytes], ProcessingRequest],
+    storage_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # gzip.BadGzipFile is an OSError: it must not be mistaken for a flaky mount and retried.
+    monkeypatch.setattr(tasks, "settings", dataclasses.replace(settings, storage_root=storage_root))
+    request = stored(b"\x1f\x8b\x08\x00not deflate at all")
+
+    with pytest.raises(UnsupportedFormat, match="gzip"):
+        process(payload_for(request))
+
+
+def test_the_soft_time_limit_fails_the_task_as_a_processing_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def slow(**_: object) -> None:
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(tasks, "file_process", slow)
+
+    with pytest.raises(ProcessingTimeout, match="time limit"):
+        process(payload_for(ProcessingRequest(file_id="1", storage_key="uploads/a.csv")))
+
+
+def test_the_time_limits_come_from_settings_soft_first() -> None:
+    assert app.conf.task_soft_time_limit == settings.soft_time_limit
+    assert app.conf.task_time_limit == settings.hard_time_limit
+    assert settings.hard_time_limit > settings.soft_time_limit
+
+
+# --- Progress is published at a bounded rate --------------------------------------------------
+
+
+def test_progress_goes_out_at_once_then_at_most_once_per_interval() -> None:
+    now = [100.0]
+    published: list[int] = []
+    offer = progress_throttled(
+        lambda p: published.append(p.rows), interval=1.0, clock=lambda: now[0]
+    )
+
+    for rows in range(10):
+        offer(ProcessingProgress(bytes_read=rows, bytes_total=10, rows=rows))
+        now[0] += 0.3
+
+    assert published == [0, 4, 8]

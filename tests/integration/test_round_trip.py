@@ -3,41 +3,16 @@
 import hashlib
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from files import services
 from files.models import File
+from harness.files import finished, upload
 from harness.processes import ManagedProcess
-from harness.waiting import wait_for
 from shared_schema.errors import ErrorCode
 
 pytestmark = pytest.mark.integration
 
-FINISH_TIMEOUT_S = 60
-
 GOOD_CSV = b"id,name,score\n1,ada,9.5\n2,grace,8.25\n3,linus,7\n"
-
-
-def upload(name: str, content: bytes) -> File:
-    return services.file_create(upload=SimpleUploadedFile(name, content))
-
-
-def finished(file: File, workers: tuple[ManagedProcess, ManagedProcess]) -> File:
-    """Wait until the file leaves PENDING/PROCESSING; say where it stands if it never does."""
-    done = (File.Status.SUCCESS, File.Status.FAILED)
-
-    def probe() -> File | None:
-        file.refresh_from_db()
-        return file if file.status in done else None
-
-    def describe() -> str:
-        return (
-            f"file is {file.status}\n--- A ---\n{workers[0].tail()}\n--- B ---\n{workers[1].tail()}"
-        )
-
-    return wait_for(
-        probe, timeout=FINISH_TIMEOUT_S, what=f"file {file.pk} to finish", describe=describe
-    )
 
 
 def test_a_good_csv_ends_success_with_system_bs_summary(
@@ -48,7 +23,13 @@ def test_a_good_csv_ends_success_with_system_bs_summary(
     assert file.status == File.Status.SUCCESS, file.error_message
     assert file.result is not None
     assert file.result["rows"] == 3
-    assert [c["name"] for c in file.result["columns"]] == ["id", "name", "score"]
+    assert [(c["name"], c["type"]) for c in file.result["columns"]] == [
+        ("id", "integer"),
+        ("name", "string"),
+        ("score", "float"),
+    ]
+    assert file.result["format"] == "csv"
+    assert file.result["output_key"] == f"outputs/{file.storage_key}.normalized.csv"
     assert file.result["sha256"] == hashlib.sha256(GOOD_CSV).hexdigest()
     assert file.attempts == 1
     assert file.error_code == ""

@@ -60,9 +60,11 @@ class ProcessingRequest(_Payload):
 class ColumnSummary(_Payload):
     name: str
     type: ColumnType = ColumnType.STRING
-    nulls: int = Field(default=0, ge=0)
-    min: float | None = None
-    max: float | None = None
+    nulls: int = Field(
+        default=0, ge=0, description="Empty cells (CSV, TSV); null or absent (JSONL)."
+    )
+    min: float | None = Field(default=None, description="Smallest value of a numeric column.")
+    max: float | None = Field(default=None, description="Largest value of a numeric column.")
 
 
 class ProcessingResult(_Payload):
@@ -79,6 +81,18 @@ class ProcessingResult(_Payload):
         default=None, description="Where B wrote the normalized output, if it wrote one."
     )
     sample_rows: tuple[tuple[str | None, ...], ...] = ()
+    encoding: str | None = Field(
+        default=None, description='The text encoding B read: "utf-8" or "utf-8-sig" (with BOM).'
+    )
+    compression: str | None = Field(
+        default=None, description='"gzip" when the stored file was gzip-compressed.'
+    )
+    delimiter: str | None = Field(
+        default=None, description="The field delimiter B detected (CSV and TSV only)."
+    )
+    output_format: FileFormat | None = Field(
+        default=None, description="The format of the normalized output at output_key."
+    )
 
 
 class ProcessingProgress(_Payload):

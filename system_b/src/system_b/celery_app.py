@@ -5,13 +5,42 @@ link or link_error message with *this* configuration. System A's routing never a
 messages, which is why A puts the queue on every signature it sends.
 """
 
+from typing import Any
+
 from celery import Celery
+from celery.app.amqp import AMQP
 from kombu import Queue
 
-from shared_schema.names import QUEUE_SYSTEM_B
+from shared_schema.names import QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
 from system_b.settings import settings
 
-app = Celery("system_b", include=["system_b.tasks"])
+
+class PeerQueue(Queue):
+    """A queue another system consumes and declares. Publishing to it only checks that it
+    exists: a passive declare, which needs no permission. An active declare would also bind it,
+    and RabbitMQ allows that bind only to a user who may read the queue's exchange, which Celery
+    names like the queue: B's broker user would then be able to read A's queue
+    (deploy/rabbitmq/permissions.json). While A's queue does not exist, publishing a callback
+    raises NOT_FOUND (logged here; A's sweeper reconciles the file), instead of the broker
+    dropping it as unroutable. https://www.rabbitmq.com/docs/access-control#authorisation
+    """
+
+    def declare(self, nowait: bool = False, channel: Any = None) -> str:
+        self.queue_declare(nowait=False, passive=True, channel=channel)
+        return str(self.name)
+
+
+class SystemBAMQP(AMQP):
+    """Knows A's callback queue as a PeerQueue, added after the configured queues so that no
+    worker of B ever consumes it, even one started without --queues."""
+
+    def Queues(self, queues: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 (Celery's name)
+        known = super().Queues(queues, *args, **kwargs)
+        known.add(PeerQueue(QUEUE_SYSTEM_A, routing_key=QUEUE_SYSTEM_A))
+        return known
+
+
+app = Celery("system_b", include=["system_b.tasks"], amqp=SystemBAMQP)
 
 app.conf.update(
     broker_url=settings.broker_url,

@@ -1,65 +1,71 @@
-"""The processing itself: plain functions over a binary stream. No Celery here.
+"""The processing itself: plain functions over a stored file. No Celery here.
 
-The file is read once, as a stream: hashing, decoding and parsing are layered readers over the
-same bytes, so memory does not grow with the file.
+The file is read once, as a stream: hashing, decompression, decoding, parsing, type inference
+and the normalized output are layers over the same bytes, each holding a bounded amount, so
+memory does not grow with the file. The pieces:
+
+``streams``   hashing and counting reader; UTF-8 text in blocks of whole lines
+``detect``    gzip, binary, encoding and format, from the first bytes
+``formats``   CSV/TSV and JSON Lines readers: a header, then batches of checked rows
+``infer``     per-column type, nulls and range, a batch at a time
+``normalize`` the UTF-8 CSV copy, written atomically
 """
 
-import codecs
-import csv
-import hashlib
+import gc
+import gzip
 import io
-from collections.abc import Callable, Iterable, Iterator
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from shared_schema.errors import (
-    EmptyFile,
-    FileTooLarge,
-    InconsistentRows,
-    NoHeader,
-    UndecodableText,
-    UnterminatedQuote,
-)
+from shared_schema.errors import FileTooLarge
 from shared_schema.payloads import (
-    ColumnSummary,
     FileFormat,
     ProcessingProgress,
     ProcessingRequest,
     ProcessingResult,
 )
+from system_b.detect import GZIP_MAGIC, SAMPLE_BYTES, Detected, detect_text
+from system_b.formats import Table
+from system_b.formats.delimited import delimited_table
+from system_b.formats.jsonl import jsonl_table
+from system_b.infer import ColumnProfile
+from system_b.normalize import OUTPUT_FORMAT, output_key_for, output_write
 from system_b.storage import storage_open_input
+from system_b.streams import READ_BYTES, HashingReader, TextBlocks, gzip_read, text_lines
 
 ProgressCallback = Callable[[ProcessingProgress], None]
 
 PROGRESS_EVERY_ROWS = 10_000
 """How often the parser offers progress; the task decides how often to publish it."""
 
+SAMPLE_ROWS = 5
 
-class _HashingReader(io.RawIOBase):
-    """A raw reader that hashes and counts every byte it hands on."""
-
-    def __init__(self, raw: IO[bytes], *, max_bytes: int) -> None:
-        self._raw = raw
-        self._max_bytes = max_bytes
-        self.sha256 = hashlib.sha256()
-        self.bytes_read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: "memoryview | bytearray") -> int:  # type: ignore[override]
-        data = self._raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.sha256.update(data)
-        self.bytes_read += n
-        if self.bytes_read > self._max_bytes:
-            raise FileTooLarge(f"The file is larger than the limit of {self._max_bytes:,} bytes.")
-        return n
+DEFAULT_MAX_COLUMNS = 1000
+DEFAULT_MAX_LINE_BYTES = 1024**2
 
 
 def _no_progress(_: ProcessingProgress) -> None:
     return None
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the file is processed.
+
+    Every row is a fresh list that lives for a batch: enough allocations to set off collection
+    after collection, which scan every surviving row and find nothing (rows hold strings, never
+    cycles). Reference counting frees them all the same. Measured: a third less CPU.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def file_process(
@@ -67,67 +73,93 @@ def file_process(
     request: ProcessingRequest,
     storage_root: Path,
     max_bytes: int,
+    max_columns: int = DEFAULT_MAX_COLUMNS,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     on_progress: ProgressCallback = _no_progress,
 ) -> ProcessingResult:
-    """Validate and summarize the tabular file ``request.storage_key`` names."""
-    with storage_open_input(root=storage_root, key=request.storage_key) as raw:
-        size = Path(raw.name).stat().st_size if isinstance(raw.name, str) else 0
+    """Check, summarize and normalize the tabular file ``request.storage_key`` names.
+
+    Raises a ``ProcessingError`` naming the problem (and its line) for a file that cannot be
+    read as a table; an ``OSError`` from storage itself propagates for the caller to retry.
+    """
+    with _gc_paused(), storage_open_input(root=storage_root, key=request.storage_key) as raw:
+        size = os.fstat(raw.fileno()).st_size
         if size > max_bytes:
             raise FileTooLarge(f"The file is {size:,} bytes; the limit is {max_bytes:,} bytes.")
-        hashing = _HashingReader(raw, max_bytes=max_bytes)
-        header, rows = _parse_csv(
-            _decoded_lines(io.BufferedReader(hashing)),
-            on_rows=lambda rows: on_progress(
-                ProcessingProgress(bytes_read=hashing.bytes_read, bytes_total=size, rows=rows)
-            ),
+        hashing = HashingReader(raw, max_bytes=max_bytes)
+        buffered = io.BufferedReader(hashing, buffer_size=READ_BYTES)
+        compressed = buffered.peek(len(GZIP_MAGIC)).startswith(GZIP_MAGIC)
+        stream: IO[bytes] = (
+            gzip.GzipFile(fileobj=buffered, mode="rb") if compressed else buffered  # type: ignore[assignment]
         )
-    on_progress(ProcessingProgress(bytes_read=hashing.bytes_read, bytes_total=size, rows=rows))
+        sample = gzip_read(stream, SAMPLE_BYTES)
+        detected = detect_text(sample, at_eof=len(sample) < SAMPLE_BYTES)
+        output_key = output_key_for(root=storage_root, key=request.storage_key)
+        # A file that already is comma-separated UTF-8 is its own normalized form: copying its
+        # text is much cheaper than writing every row again.
+        copy = detected.format is FileFormat.CSV and detected.delimiter == ","
+        samples: list[tuple[str | None, ...]] = []
+        rows = next_report = 0
+
+        def progress() -> ProcessingProgress:
+            return ProcessingProgress(bytes_read=hashing.bytes_read, bytes_total=size, rows=rows)
+
+        with output_write(root=storage_root, key=output_key) as out:
+            blocks = TextBlocks(
+                stream,
+                first=detected.sample,
+                max_line_bytes=max_line_bytes,
+                max_text_bytes=max_bytes,
+                copy_to=out.copy if copy else None,
+            )
+            table = _table(detected, blocks, max_columns=max_columns, max_line_bytes=max_line_bytes)
+            profiles = [ColumnProfile(name) for name in table.header]
+            if not copy:
+                out.header(table.header)
+            for batch in table.batches:
+                if not copy:
+                    out.rows(batch)
+                for profile, values in zip(profiles, zip(*batch, strict=True), strict=True):
+                    profile.add(values)
+                if len(samples) < SAMPLE_ROWS:
+                    samples.extend(
+                        tuple(value or None for value in row)
+                        for row in batch[: SAMPLE_ROWS - len(samples)]
+                    )
+                rows += len(batch)
+                if rows >= next_report:
+                    on_progress(progress())
+                    next_report = rows + PROGRESS_EVERY_ROWS
+        # Whatever follows the text (a gzip trailer) is part of the file and of its checksum.
+        while buffered.read(READ_BYTES):
+            pass
+    on_progress(progress())
     return ProcessingResult(
         storage_key=request.storage_key,
         sha256=hashing.sha256.hexdigest(),
         size_bytes=hashing.bytes_read,
-        format=FileFormat.CSV,
+        format=detected.format,
         rows=rows,
-        columns=tuple(ColumnSummary(name=name) for name in header),
+        columns=tuple(profile.summary() for profile in profiles),
+        output_key=output_key,
+        sample_rows=tuple(samples),
+        encoding=detected.encoding,
+        compression="gzip" if compressed else None,
+        delimiter=detected.delimiter,
+        output_format=OUTPUT_FORMAT,
     )
 
 
-def _decoded_lines(binary: Iterable[bytes]) -> Iterator[str]:
-    """UTF-8 text, one physical line at a time, so a decoding error can name its line."""
-    for number, raw in enumerate(binary, start=1):
-        if number == 1 and raw.startswith(codecs.BOM_UTF8):
-            raw = raw[len(codecs.BOM_UTF8) :]
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UndecodableText(
-                f"Line {number} is not valid UTF-8 text (byte 0x{raw[exc.start]:02x} at "
-                f"position {exc.start + 1})."
-            ) from None
-
-
-def _parse_csv(lines: Iterable[str], *, on_rows: Callable[[int], None]) -> tuple[list[str], int]:
-    # strict=True turns an unterminated quote into csv.Error instead of a silently merged row.
-    reader = csv.reader(lines, strict=True)
-    rows = 0
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise EmptyFile("The file is empty.")
-        if not any(cell.strip() for cell in header):
-            raise NoHeader("Line 1 should be a header naming each column, but it is blank.")
-        for row in reader:
-            if len(row) != len(header):
-                raise InconsistentRows(
-                    f"Line {reader.line_num} has {len(row)} fields; the header has {len(header)}."
-                )
-            rows += 1
-            if rows % PROGRESS_EVERY_ROWS == 0:
-                on_rows(rows)
-    except csv.Error as exc:
-        if "unexpected end of data" in str(exc) or "EOF" in str(exc):
-            raise UnterminatedQuote(
-                f"A quoted field opened on or before line {reader.line_num} is never closed."
-            ) from None
-        raise InconsistentRows(f"Line {reader.line_num} is not valid CSV: {exc}.") from None
-    return header, rows
+def _table(
+    detected: Detected, blocks: TextBlocks, *, max_columns: int, max_line_bytes: int
+) -> Table:
+    if detected.format is FileFormat.JSONL:
+        return jsonl_table(text_lines(blocks), max_columns=max_columns)
+    assert detected.delimiter is not None
+    return delimited_table(
+        blocks,
+        delimiter=detected.delimiter,
+        max_columns=max_columns,
+        max_field_chars=max_line_bytes,
+        lines_before=lambda: blocks.lines_before,
+    )

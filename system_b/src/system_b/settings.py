@@ -24,6 +24,11 @@ class Settings:
     result_backend: str
     storage_root: Path
     max_file_bytes: int
+    """Largest file B reads, stored or, for gzip, uncompressed; larger fails FILE_TOO_LARGE."""
+    max_columns: int
+    """More columns than this fails TOO_MANY_COLUMNS: a bound on the memory one row takes."""
+    max_line_bytes: int
+    """Longest line B holds in memory; a longer one fails UNSUPPORTED_FORMAT."""
     soft_time_limit: int
     """Seconds before ``SoftTimeLimitExceeded`` turns into a PROCESSING_TIMEOUT failure."""
     hard_time_limit: int
@@ -45,6 +50,8 @@ class Settings:
                 )
             ).resolve(),
             max_file_bytes=_env_int("CROSSLINK_MAX_FILE_BYTES", 2 * 1024**3),
+            max_columns=_env_int("CROSSLINK_MAX_COLUMNS", 1000),
+            max_line_bytes=_env_int("CROSSLINK_MAX_LINE_BYTES", 1024**2),
             soft_time_limit=soft,
             hard_time_limit=hard,
         )

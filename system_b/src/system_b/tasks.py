@@ -1,6 +1,7 @@
 """``remote.processing``: the thin adapter between the wire and ``processing.file_process``."""
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task
@@ -29,6 +30,26 @@ logger = get_task_logger(__name__)
 
 PROGRESS_MIN_INTERVAL_S = 1.0
 """Publish progress at most this often: each update is a write to the result backend."""
+
+
+def progress_throttled(
+    publish: Callable[[ProcessingProgress], None],
+    *,
+    interval: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> Callable[[ProcessingProgress], None]:
+    """``publish``, called at most once per ``interval`` seconds: the first offer goes out at
+    once (so A sees the task running early), later ones only after the interval."""
+    last: float | None = None
+
+    def offer(progress: ProcessingProgress) -> None:
+        nonlocal last
+        now = clock()
+        if last is None or now - last >= interval:
+            last = now
+            publish(progress)
+
+    return offer
 
 
 def request_parse(payload: object) -> ProcessingRequest:
@@ -64,21 +85,18 @@ def request_parse(payload: object) -> ProcessingRequest:
 def process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
     request = request_parse(payload)
     logger.info("Processing file %s (%s)", request.file_id, request.storage_key)
-    last_report = 0.0
 
-    def report(progress: ProcessingProgress) -> None:
-        nonlocal last_report
-        now = time.monotonic()
-        if now - last_report >= PROGRESS_MIN_INTERVAL_S:
-            last_report = now
-            self.update_state(state=PROGRESS_STATE, meta=progress.model_dump(mode="json"))
+    def publish(progress: ProcessingProgress) -> None:
+        self.update_state(state=PROGRESS_STATE, meta=progress.model_dump(mode="json"))
 
     try:
         result = file_process(
             request=request,
             storage_root=settings.storage_root,
             max_bytes=settings.max_file_bytes,
-            on_progress=report,
+            max_columns=settings.max_columns,
+            max_line_bytes=settings.max_line_bytes,
+            on_progress=progress_throttled(publish, interval=PROGRESS_MIN_INTERVAL_S),
         )
     except SoftTimeLimitExceeded:
         raise ProcessingTimeout(
@@ -86,5 +104,6 @@ def process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         # A flaky mount, not a bad file: retried with backoff by autoretry_for.
-        raise StorageUnavailable(f"Storage error while reading the file: {exc.strerror}.") from exc
+        reason = exc.strerror or type(exc).__name__  # never str(exc): it names B's paths
+        raise StorageUnavailable(f"Storage error while processing the file: {reason}.") from exc
     return result.model_dump(mode="json")

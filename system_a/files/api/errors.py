@@ -1,0 +1,57 @@
+"""Every API error is JSON with the same shape: ``{"detail": ..., "code": ...}``, and for bad
+input also ``"errors"``, the message for each field."""
+
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class UploadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The file is too large."
+    default_code = "file_too_large"
+
+
+class UploadRefused(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The file was refused."
+    default_code = "upload_refused"
+
+
+class NotRetryable(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Only failed files can be retried."
+    default_code = "not_failed"
+
+
+class NoOutput(exceptions.NotFound):
+    default_detail = "This file has no normalized output."
+    default_code = "no_output"
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = exception_handler(exc, context)
+    if response is None:  # not an API error: Django's 500 handling applies
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {
+            "detail": "The request is not valid.",
+            "code": "invalid",
+            "errors": response.data,
+        }
+    elif isinstance(exc, exceptions.APIException):
+        response.data = {"detail": str(exc.detail), "code": exc.get_codes()}
+    else:  # Http404 and PermissionDenied from Django, already turned into DRF's shape
+        code = "not_found" if response.status_code == 404 else "permission_denied"
+        response.data = {"detail": response.data.get("detail", ""), "code": code}
+    return response
+
+
+@csrf_exempt  # changes nothing, so a POST to a wrong address is a 404, not a CSRF 403
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """404 for an /api/ address that matches no route (``/api/files/abc/``), in the API's shape."""
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)

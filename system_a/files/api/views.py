@@ -1,0 +1,137 @@
+"""The JSON API: the same rules as the page, through the same selectors and services.
+
+A user sees only their own files; another user's file id is a 404, like an unknown one.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from files import selectors, services
+from files.accounts import request_owner
+from files.api.errors import NoOutput, NotRetryable, UploadRefused, UploadTooLarge
+from files.api.serializers import FileSerializer, UploadSerializer
+from files.downloads import file_output_response
+from files.models import File
+from files.uploads import upload_body_too_large, upload_limit_message
+
+ERROR = OpenApiResponse(
+    response={
+        "type": "object",
+        "properties": {
+            "detail": {"type": "string"},
+            "code": {"type": "string"},
+            "errors": {"type": "object", "additionalProperties": True},
+        },
+        "required": ["detail", "code"],
+    },
+    description="What was wrong, as JSON.",
+)
+
+
+def _owned(request: Request, pk: int) -> File:
+    try:
+        return selectors.file_get(owner=request.user, file_id=pk)
+    except File.DoesNotExist:
+        raise exceptions.NotFound("No such file.") from None
+
+
+class FileListCreate(generics.ListAPIView):  # type: ignore[type-arg]
+    serializer_class = FileSerializer
+    parser_classes = [MultiPartParser]
+
+    def get_queryset(self) -> QuerySet[File]:
+        return selectors.file_list(owner=self.request.user)
+
+    @extend_schema(
+        summary="Upload a file",
+        description="Stores the file and sends it to System B once stored; poll its detail "
+        "to follow it. Refused before anything is stored when it is empty or over the limit.",
+        request={"multipart/form-data": UploadSerializer},
+        responses={201: FileSerializer, 400: ERROR, 401: ERROR, 413: ERROR},
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Checked from the headers, before the body is parsed (and spooled to disk).
+        if upload_body_too_large(request._request):
+            raise UploadTooLarge(upload_limit_message())
+        upload_serializer = UploadSerializer(data=request.data)
+        upload_serializer.is_valid(raise_exception=True)
+        upload: UploadedFile = upload_serializer.validated_data["file"]
+        if (upload.size or 0) > settings.MAX_UPLOAD_BYTES:
+            raise UploadTooLarge(upload_limit_message(upload.size))
+        try:
+            file = services.file_create(upload=upload, owner=request_owner(request.user))
+        except services.UploadRejected as exc:
+            raise UploadRefused(str(exc)) from None
+        data = FileSerializer(file, context={"request": request}).data
+        return Response(
+            data, status=status.HTTP_201_CREATED, headers={"Location": data["links"]["detail"]}
+        )
+
+    @extend_schema(
+        summary="List your files, newest first",
+        responses={200: FileSerializer(many=True), 401: ERROR},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class FileDetail(APIView):
+    @extend_schema(
+        summary="One file: status, progress, summary or error",
+        responses={200: FileSerializer, 401: ERROR, 404: ERROR},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        file = _owned(request, pk)
+        return Response(FileSerializer(file, context={"request": request}).data)
+
+
+class FileRetry(APIView):
+    @extend_schema(
+        summary="Retry a failed file",
+        description="Starts a new attempt with a new task id; late callbacks of the old attempt "
+        "are ignored. Only a FAILED file can be retried.",
+        request=None,
+        responses={202: FileSerializer, 401: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        file = _owned(request, pk)
+        outcome = services.file_retry(file_id=file.pk)
+        if not outcome.applied:
+            raise NotRetryable(
+                f"The file is {outcome.found.label.lower()}; only failed files can be retried."
+            )
+        file.refresh_from_db()
+        data = FileSerializer(file, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+class FileDownload(APIView):
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The success response is the file itself, whatever the client accepts (curl -H
+        # "Accept: text/csv" included); only errors are rendered, as JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        summary="Download the normalized output",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
+            401: ERROR,
+            404: ERROR,
+        },
+    )
+    def get(self, request: Request, pk: int) -> FileResponse:
+        response = file_output_response(file=_owned(request, pk))
+        if response is None:
+            raise NoOutput()
+        return response

@@ -1,0 +1,31 @@
+import pytest
+from django.test import Client
+
+from config.testing import celery_broker
+
+
+@pytest.mark.django_db
+def test_health_is_200_when_the_database_and_the_broker_answer(client: Client) -> None:
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok"}
+
+
+@pytest.mark.django_db
+def test_health_is_503_naming_the_broker_when_it_does_not_answer(client: Client) -> None:
+    # A real connection attempt to a port nothing listens on: the broker is down.
+    with celery_broker("amqp://guest:guest@127.0.0.1:1//"):
+        response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "broker": "unavailable"}
+
+
+def test_health_is_503_naming_the_database_when_it_does_not_answer(client: Client) -> None:
+    # No django_db mark: pytest-django blocks the database, so every query fails as it would
+    # with the server down.
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["database"] == "unavailable"

@@ -1,0 +1,70 @@
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, User
+
+from files import selectors
+from files.models import File
+from shared_schema.payloads import PROGRESS_STATE
+
+MakeFile = Callable[..., File]
+
+
+def test_a_user_lists_only_their_own_files(
+    processing_file: MakeFile, user: User, other_user: User
+) -> None:
+    mine = processing_file(task_id="mine")
+    processing_file(task_id="theirs", owner=other_user)
+    processing_file(task_id="nobodys", owner=None)
+
+    assert list(selectors.file_list(owner=user)) == [mine]
+    assert not selectors.file_list(owner=AnonymousUser()).exists()
+
+
+def test_another_users_file_is_as_missing_as_one_that_does_not_exist(
+    processing_file: MakeFile, user: User, other_user: User
+) -> None:
+    theirs = processing_file(owner=other_user)
+
+    with pytest.raises(File.DoesNotExist):
+        selectors.file_get(owner=user, file_id=theirs.pk)
+    assert selectors.file_get(owner=other_user, file_id=theirs.pk) == theirs
+
+
+def test_progress_comes_from_the_result_backend(
+    processing_file: MakeFile, task_state: Callable[..., str]
+) -> None:
+    task_id = task_state(PROGRESS_STATE, {"bytes_read": 50, "bytes_total": 200, "rows": 1234})
+    file = processing_file(task_id=task_id)
+
+    activity = selectors.file_activity(file=file)
+
+    assert activity is not None
+    assert activity.percent == 25
+    assert activity.label == "running, 25% (1,234 rows)"
+
+
+def test_the_output_is_found_only_inside_the_storage_root(
+    processing_file: MakeFile, storage_root: Path
+) -> None:
+    (storage_root / "outputs").mkdir()
+    (storage_root / "outputs" / "a.csv").write_text("id\n1\n")
+    (storage_root.parent / "secret.csv").write_text("secret")
+
+    def with_output(key: str) -> File:
+        file = processing_file(task_id=f"t-{uuid.uuid4().hex}")
+        file.status = File.Status.SUCCESS
+        file.result = {"rows": 1, "columns": [], "output_key": key}
+        return file
+
+    assert selectors.file_output_path(file=with_output("outputs/a.csv")) == (
+        storage_root / "outputs" / "a.csv"
+    )
+    assert selectors.file_output_path(file=with_output("../secret.csv")) is None
+    assert (
+        selectors.file_output_path(file=with_output(str(storage_root.parent / "secret.csv")))
+        is None
+    )
+    assert selectors.file_output_path(file=with_output("outputs/missing.csv")) is None

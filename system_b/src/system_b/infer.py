@@ -1,0 +1,138 @@
+"""Incremental type inference: one small profile per column, updated a batch at a time.
+
+A column's type is the narrowest that fits every non-null value seen so far, along the chains
+integer -> float -> string, date -> datetime -> string and boolean (true/false, in lower, upper
+or title case) -> string. Values are text
+(JSON Lines values are rendered as text first), and a null is an empty value.
+
+For speed, a batch of a column's values is joined with newlines and checked with a few C-level
+calls (``str.translate`` for the characters a type allows, one regular expression for dates),
+then converted with ``map`` for the real test and for min and max: Python runs per batch, not
+per value. A value that itself holds a newline is a string.
+"""
+
+import collections
+import math
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from shared_schema.payloads import ColumnSummary, ColumnType
+
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_DATETIME = (
+    _DATE
+    + r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+)
+_PATTERNS = {
+    ColumnType.DATE: re.compile(rf"(?:{_DATE}\n)*{_DATE}"),
+    ColumnType.DATETIME: re.compile(rf"(?:{_DATETIME}\n)*{_DATETIME}"),
+}
+_NOT_INTEGER = str.maketrans("", "", "0123456789+-\n")
+_NOT_FLOAT = str.maketrans("", "", "0123456789+-.eE\n")
+_BOOLEANS = frozenset({"true", "false", "True", "False", "TRUE", "FALSE"})
+INTEGER_LIMIT = 10**18
+"""Integers are whole numbers of at most 18 digits (they fit 64 bits); longer ones are floats."""
+
+_WIDER: dict[ColumnType, tuple[ColumnType, ...]] = {
+    ColumnType.EMPTY: (
+        ColumnType.INTEGER,
+        ColumnType.FLOAT,
+        ColumnType.BOOLEAN,
+        ColumnType.DATE,
+        ColumnType.DATETIME,
+    ),
+    ColumnType.INTEGER: (ColumnType.INTEGER, ColumnType.FLOAT),
+    ColumnType.FLOAT: (ColumnType.FLOAT,),
+    ColumnType.BOOLEAN: (ColumnType.BOOLEAN,),
+    ColumnType.DATE: (ColumnType.DATE, ColumnType.DATETIME),
+    ColumnType.DATETIME: (ColumnType.DATETIME,),
+    ColumnType.STRING: (),
+}
+_NUMERIC = (ColumnType.INTEGER, ColumnType.FLOAT)
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def text_is_number(text: str) -> bool:
+    return _NUMBER.fullmatch(text.strip()) is not None
+
+
+class ColumnProfile:
+    """What is known about one column so far."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.type = ColumnType.EMPTY
+        self.nulls = 0
+        self.min: float | None = None
+        self.max: float | None = None
+
+    def add(self, values: Sequence[str]) -> None:
+        present = list(filter(None, values))
+        self.nulls += len(values) - len(present)
+        if self.type is ColumnType.STRING or not present:
+            return
+        joined = "\n".join(present)
+        if joined.count("\n") != len(present) - 1:  # a value with a newline in it is text
+            self._widen(ColumnType.STRING)
+            return
+        for candidate in _WIDER[self.type]:
+            numbers = _fit(candidate, joined, present)
+            if numbers is None:
+                continue
+            self._widen(candidate)
+            if numbers:
+                low, high = float(min(numbers)), float(max(numbers))
+                self.min = low if self.min is None else min(self.min, low)
+                self.max = high if self.max is None else max(self.max, high)
+            return
+        self._widen(ColumnType.STRING)
+
+    def _widen(self, to: ColumnType) -> None:
+        self.type = to
+        if to not in _NUMERIC:
+            self.min = self.max = None
+
+    def summary(self) -> ColumnSummary:
+        def finite(x: float | None) -> float | None:
+            return x if x is not None and math.isfinite(x) else None
+
+        return ColumnSummary(
+            name=self.name,
+            type=self.type,
+            nulls=self.nulls,
+            min=finite(self.min),
+            max=finite(self.max),
+        )
+
+
+def _fit(kind: ColumnType, joined: str, present: list[str]) -> list[int] | list[float] | None:
+    """``None`` unless every value in ``present`` is a ``kind``; for numbers, their values.
+
+    Numbers are checked by their characters (one C call over the joined batch), then by
+    converting them: ``int`` and ``float`` accept exactly the decimal notations left once
+    spaces, underscores, letters (inf, nan) and other digits are ruled out.
+    """
+    try:
+        if kind is ColumnType.INTEGER:
+            if joined.translate(_NOT_INTEGER):
+                return None
+            integers = list(map(int, present))
+            if min(integers) <= -INTEGER_LIMIT or max(integers) >= INTEGER_LIMIT:
+                return None
+            return integers
+        if kind is ColumnType.FLOAT:
+            if joined.translate(_NOT_FLOAT):
+                return None
+            return list(map(float, present))
+        if kind is ColumnType.BOOLEAN:
+            return [] if _BOOLEANS.issuperset(present) else None
+        if _PATTERNS[kind].fullmatch(joined) is None:
+            return None
+        validate = date.fromisoformat if kind is ColumnType.DATE else datetime.fromisoformat
+        # Each distinct value once: a date column repeats its values a lot.
+        collections.deque(map(validate, set(present)), maxlen=0)
+    except ValueError:  # "1-2", "2024-02-30": the right characters, not a value
+        return None
+    return []

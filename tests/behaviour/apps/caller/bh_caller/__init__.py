@@ -1,0 +1,1 @@
+"""The behaviour suite's "caller" code base: only the callbacks, not the remote tasks."""

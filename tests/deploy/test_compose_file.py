@@ -1,0 +1,212 @@
+"""docker-compose.yml follows the Compose specification and the project's deployment rules:
+healthchecks everywhere, start order by health, restart policies, named volumes, no secret
+defaults, and the one configuration vocabulary of both systems' settings. No engine needed."""
+
+import copy
+import importlib.resources
+import json
+import re
+from typing import Any
+
+import jsonschema
+import pytest
+
+from harness.deploy import ENV_EXAMPLE, broker_users, compose_file
+from harness.processes import REPO
+
+SETTINGS_FILES = {
+    "a": REPO / "system_a" / "config" / "settings.py",
+    "b": REPO / "system_b" / "src" / "system_b" / "settings.py",
+}
+A_SERVICES = {"migrate", "web", "worker-a", "beat", "flower"}
+B_SERVICES = {"worker-b"}
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?([^}]*)\}")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$|TOKEN")
+
+
+def compose_spec_schema() -> dict[str, Any]:
+    """The Compose specification's JSON schema, as check-jsonschema (PyPI) vendors it."""
+    vendor = importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+    schema: dict[str, Any] = json.loads((vendor / "compose-spec.json").read_text())
+    return schema
+
+
+def schema_errors(document: dict[str, Any]) -> list[str]:
+    validator_class = jsonschema.validators.validator_for(compose_spec_schema())
+    validator = validator_class(compose_spec_schema())
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator.iter_errors(document)
+    ]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return compose_file()
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    services: dict[str, dict[str, Any]] = compose["services"]
+    return services
+
+
+def one_shots(services: dict[str, dict[str, Any]]) -> set[str]:
+    return {name for name, s in services.items() if s.get("restart") == "no"}
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        return dict(item.split("=", 1) for item in env)
+    return {k: str(v) for k, v in env.items()}
+
+
+def settings_names(system: str) -> set[str]:
+    text = SETTINGS_FILES[system].read_text()
+    return set(re.findall(r"(?:env_\w+|_env_int|environ\.get)\(\s*\"([A-Z][A-Z0-9_]*)\"", text))
+
+
+def test_the_compose_file_is_valid_against_the_compose_specification_schema(
+    compose: dict[str, Any],
+) -> None:
+    assert schema_errors(compose) == []
+
+
+def test_the_schema_check_rejects_a_compose_file_that_breaks_the_specification(
+    compose: dict[str, Any],
+) -> None:
+    broken = copy.deepcopy(compose)
+    broken["services"]["web"]["depends_on"]["migrate"]["condition"] = "when_it_feels_like_it"
+    broken["services"]["web"]["restart_policy"] = "always"
+    assert len(schema_errors(broken)) >= 2
+
+
+def test_every_long_running_service_has_a_healthcheck_and_a_restart_policy(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        if name in one_shots(services):
+            continue
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+        assert not service["healthcheck"].get("disable"), name
+        assert service.get("restart") in ("unless-stopped", "always", "on-failure"), name
+
+
+def test_one_shot_services_say_so_and_are_awaited_until_they_complete(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    assert one_shots(services) == {"broker-definitions", "migrate"}
+    for name in one_shots(services):
+        assert services[name]["healthcheck"] == {"disable": True}, name
+    for name, service in services.items():
+        for dependency, rule in service.get("depends_on", {}).items():
+            expected = (
+                "service_completed_successfully"
+                if dependency in one_shots(services)
+                else "service_healthy"
+            )
+            assert rule == {"condition": expected}, f"{name} -> {dependency}: {rule}"
+
+
+def test_start_order_lets_each_consumer_declare_its_queue_before_anyone_publishes_to_it(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # Publishers never declare the other system's queue (each system's celery app).
+    assert "worker-a" in services["worker-b"]["depends_on"]
+    assert "worker-b" in services["web"]["depends_on"]
+    for name in ("web", "worker-a", "worker-b", "beat", "flower"):
+        assert "rabbitmq" in services[name]["depends_on"], name
+    assert "broker-definitions" in services["rabbitmq"]["depends_on"]
+
+
+def test_data_and_shared_storage_live_in_named_volumes(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    named = set(compose["volumes"])
+    data = {
+        "postgres": "/var/lib/postgresql/data",
+        "rabbitmq": "/var/lib/rabbitmq",
+        "redis": "/data",
+    }
+    for name, path in data.items():
+        assert f"{name}:{path}" in services[name]["volumes"], name
+    for name in ("web", "worker-a", "worker-b", "beat", "migrate"):
+        assert "storage:/data/storage" in services[name]["volumes"], name
+        assert environment(services[name])["CROSSLINK_STORAGE_ROOT"] == "/data/storage", name
+    assert {"postgres", "rabbitmq", "redis", "storage", "broker-definitions"} <= named
+
+
+def test_no_secret_has_a_default_and_every_variable_is_in_the_env_example() -> None:
+    lines = (REPO / "docker-compose.yml").read_text().splitlines()
+    text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    found = INTERPOLATION.findall(text)
+    assert found
+    for name, operator, _ in found:
+        if SECRET_NAME.search(name):
+            assert operator == ":?", f"${{{name}}} must be required (:?), not {operator!r}"
+    example = dict(
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    assert {name for name, _, _ in found} == set(example)
+    assert all(value == "" for value in example.values()), ".env.example must hold no secrets"
+
+
+def test_no_password_is_written_into_the_compose_file(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        for key, value in environment(service).items():
+            for password in re.findall(r"://[^:/@]+:([^@]+)@", value):
+                assert INTERPOLATION.fullmatch(password), f"{name} {key} has a literal password"
+            if SECRET_NAME.search(key):
+                assert INTERPOLATION.search(value), f"{name} {key} is not from .env"
+
+
+def test_app_services_use_only_the_environment_names_their_settings_read(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    a_names, b_names = settings_names("a"), settings_names("b")
+    shared = {"CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "CROSSLINK_STORAGE_ROOT"}
+    assert shared <= a_names & b_names
+    for name in A_SERVICES:
+        extra = {k for k in environment(services[name]) if not k.startswith("FLOWER_")}
+        assert extra <= a_names, f"{name}: {extra - a_names}"
+    for name in B_SERVICES:
+        assert set(environment(services[name])) <= b_names, name
+
+
+def test_each_system_connects_as_its_own_broker_user_on_the_crosslink_vhost(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    rules = broker_users().rules_load()
+    users = {u.name for u in rules.users}
+    expected = {"worker-a": "system_a", "web": "system_a", "beat": "system_a"}
+    expected |= {"migrate": "system_a", "worker-b": "system_b", "flower": "flower"}
+    for name, user in expected.items():
+        url = environment(services[name])["CELERY_BROKER_URL"]
+        match = re.fullmatch(r"amqp://([^:]+):\$\{[A-Z_]+:\?[^}]*\}@rabbitmq:5672/(.+)", url)
+        assert match, f"{name}: {url}"
+        assert match.groups() == (user, rules.vhost), name
+        assert user in users
+
+
+def test_every_image_is_pinned_to_a_tag_other_than_latest(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        image = service.get("image", "")
+        if "build" in service:
+            assert image.startswith("crosslink/"), name
+            continue
+        assert ":" in image, f"{name} image {image!r} has no tag"
+        assert not image.endswith(":latest"), name
+
+
+def test_flower_is_published_and_protected_by_a_password(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    flower = services["flower"]
+    assert "127.0.0.1:5555:5555" in flower["ports"]
+    assert "flower" in flower["command"]
+    assert environment(flower)["FLOWER_BASIC_AUTH"].startswith("admin:${FLOWER_PASSWORD:?")

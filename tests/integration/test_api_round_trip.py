@@ -1,0 +1,85 @@
+"""The README's curl walk-through as a test: System A's JSON API on its real web server, with
+A's and B's real workers: token, upload, follow, fail, retry, isolation between users."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+
+from harness.http import Reply, request
+from harness.processes import ManagedProcess
+from harness.waiting import wait_for
+
+pytestmark = pytest.mark.integration
+
+FINISH_TIMEOUT_S = 60
+GOOD_CSV = b"id,name,score\n1,ada,9.5\n2,grace,8.25\n"
+BROKEN_CSV = b"a,b\n1\n"
+
+Api = Callable[..., Reply]
+
+
+@pytest.fixture
+def api(web: str, workers: tuple[ManagedProcess, ManagedProcess]) -> Api:
+    """Requests to A's API as a user who logs in with a password and gets a token."""
+    User.objects.create_user("ada", password="api-test-password")
+    reply = request(
+        "POST", f"{web}/api/token/", form={"username": "ada", "password": "api-test-password"}
+    )
+    assert reply.status == 200, reply.body
+    headers = {"Authorization": f"Token {reply.json()['token']}", "Accept": "application/json"}
+
+    def call(method: str, path: str, **kwargs: Any) -> Reply:
+        return request(method, f"{web}{path}", headers=headers, **kwargs)
+
+    return call
+
+
+def finished(api: Api, file_id: int) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        body: dict[str, Any] = api("GET", f"/api/files/{file_id}/").json()
+        return body if body["status"] in ("SUCCESS", "FAILED") else None
+
+    return wait_for(probe, timeout=FINISH_TIMEOUT_S, what=f"file {file_id} to finish")
+
+
+def test_a_good_csv_uploaded_through_the_api_ends_success_with_its_summary(api: Api) -> None:
+    created = api("POST", "/api/files/", files={"file": ("people.csv", GOOD_CSV)})
+    assert created.status == 201, created.body
+
+    body = finished(api, created.json()["id"])
+
+    assert body["status"] == "SUCCESS"
+    assert body["summary"]["rows"] == 2
+    assert [c["name"] for c in body["summary"]["columns"]] == ["id", "name", "score"]
+    assert body["error"] is None
+    download = api("GET", f"/api/files/{body['id']}/download/")
+    assert download.status == (200 if body["summary"]["has_output"] else 404)
+
+
+def test_a_broken_csv_fails_with_its_error_and_a_retry_is_a_new_attempt(api: Api) -> None:
+    file_id = api("POST", "/api/files/", files={"file": ("broken.csv", BROKEN_CSV)}).json()["id"]
+
+    body = finished(api, file_id)
+    assert body["status"] == "FAILED"
+    assert body["error"]["code"] == "inconsistent_rows"
+    assert "Line 2" in body["error"]["message"]
+
+    retried = api("POST", f"/api/files/{file_id}/retry/")
+    assert retried.status == 202, retried.body
+    again = finished(api, file_id)
+
+    assert again["status"] == "FAILED"  # the same file fails the same way, on a new attempt
+    assert again["attempts"] == 2
+    assert api("POST", f"/api/files/{again['id']}/retry/").status == 202
+
+
+def test_another_users_token_does_not_see_the_file(api: Api, web: str) -> None:
+    file_id = api("POST", "/api/files/", files={"file": ("mine.csv", GOOD_CSV)}).json()["id"]
+    grace = User.objects.create_user("grace", password="x" * 20)
+    theirs = {"Authorization": f"Token {Token.objects.create(user=grace).key}"}
+
+    assert request("GET", f"{web}/api/files/{file_id}/", headers=theirs).status == 404
+    assert request("GET", f"{web}/api/files/", headers=theirs).json()["count"] == 0
