@@ -38,14 +38,16 @@ def progress_throttled(
     interval: float,
     clock: Callable[[], float] = time.monotonic,
 ) -> Callable[[ProcessingProgress], None]:
-    """``publish``, called at most once per ``interval`` seconds: the first offer goes out at
-    once (so A sees the task running early), later ones only after the interval."""
-    last: float | None = None
+    """``publish``, called at most once per ``interval`` seconds, the first time one interval
+    after the throttle is made. A file done sooner reports no progress at all: the STARTED
+    state (task_track_started) already tells A it is running, and every update is a write to
+    the result backend on the hot path of the round trip."""
+    last = clock()
 
     def offer(progress: ProcessingProgress) -> None:
         nonlocal last
         now = clock()
-        if last is None or now - last >= interval:
+        if now - last >= interval:
             last = now
             publish(progress)
 
