@@ -14,6 +14,7 @@ import secrets
 import socket
 import subprocess
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
@@ -227,6 +228,24 @@ def stack(tmp_path_factory: pytest.TempPathFactory, throwaway_database: str) -> 
                 timeout=120,
             )
             assert stack.migrate.returncode == 0, stack.migrate.stdout + stack.migrate.stderr
+            # Compose has no demo user: an operator creates one, as the README says.
+            subprocess.run(
+                [
+                    *migrate.argv[:2],
+                    "createsuperuser",
+                    "--no-input",
+                    "--username",
+                    USERNAME,
+                    "--email",
+                    f"{USERNAME}@example.com",
+                ],
+                cwd=migrate.cwd,
+                env={**migrate.env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            )
             # compose's order: A's worker, then B's (it publishes to A's queue), then the web.
             for name in ("worker-a", "worker-b", "web", "beat", "flower"):
                 start(stack, name)
@@ -260,8 +279,12 @@ def start(stack: Stack, name: str) -> ManagedProcess:
     return process
 
 
+USERNAME = "operator"
+PASSWORD = "compose-run-password"  # a throwaway user in a throwaway database
+
+
 class Browser:
-    """Just enough of a browser for a Django form: cookies and the CSRF token."""
+    """Just enough of a browser for Django forms: cookies and the CSRF token."""
 
     def __init__(self, base: str) -> None:
         self.base = base
@@ -271,6 +294,20 @@ class Browser:
 
     def get(self, path: str) -> str:
         with self.opener.open(self.base + path, timeout=30) as response:
+            body: bytes = response.read()
+            return body.decode()
+
+    def login(self, path: str, *, username: str, password: str) -> str:
+        page = self.get(path)
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert match, "no CSRF token on the login page"
+        form = {"csrfmiddlewaretoken": match.group(1), "username": username, "password": password}
+        request = urllib.request.Request(
+            self.base + path,
+            data=urllib.parse.urlencode(form).encode(),
+            headers={"Referer": self.base + path},
+        )
+        with self.opener.open(request, timeout=30) as response:
             body: bytes = response.read()
             return body.decode()
 
@@ -335,7 +372,9 @@ def test_a_file_uploaded_through_the_web_process_reaches_success(stack: Stack) -
     base = f"http://127.0.0.1:{stack.hosts.ports[8000]}"
     name = f"compose-{uuid.uuid4().hex[:6]}.csv"
 
-    page = Browser(base).upload("/", name=name, content=GOOD_CSV)
+    browser = Browser(base)
+    browser.login("/login/", username=USERNAME, password=PASSWORD)
+    page = browser.upload("/", name=name, content=GOOD_CSV)
     assert name in page
 
     def describe() -> str:

@@ -3,6 +3,7 @@
 Imports System A (run from A's environment only).
 """
 
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from files import services
@@ -13,8 +14,8 @@ from harness.waiting import wait_for
 FINISH_TIMEOUT_S = 60
 
 
-def upload(name: str, content: bytes) -> File:
-    return services.file_create(upload=SimpleUploadedFile(name, content))
+def upload(name: str, content: bytes, *, owner: User | None = None) -> File:
+    return services.file_create(upload=SimpleUploadedFile(name, content), owner=owner)
 
 
 def finished(file: File, workers: tuple[ManagedProcess, ManagedProcess]) -> File:

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
@@ -22,14 +23,26 @@ pytestmark = pytest.mark.integration
 Workers = tuple[ManagedProcess, ManagedProcess]
 
 
-def stored_file(storage_root: Path, content: bytes, *, key: str | None = None) -> File:
+@pytest.fixture
+def owner(client: Client) -> User:
+    """The person whose page the tests read: A shows each user only their own files."""
+    user = User.objects.create_user(f"person-{uuid.uuid4().hex[:8]}")
+    client.force_login(user)
+    return user
+
+
+def stored_file(
+    storage_root: Path, content: bytes, *, owner: User | None = None, key: str | None = None
+) -> File:
     """A file written straight to storage (A's upload refuses some of these) and dispatched."""
     key = key or f"uploads/{uuid.uuid4().hex}"
     path = storage_root / key
     if path.resolve().is_relative_to(storage_root.resolve()):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-    file = File.objects.create(original_name="direct", storage_key=key, size_bytes=len(content))
+    file = File.objects.create(
+        original_name="direct", storage_key=key, size_bytes=len(content), owner=owner
+    )
     services.file_dispatch(file_id=file.pk)
     return file
 
@@ -55,13 +68,14 @@ def test_gzip_compressed_json_lines_end_success_with_types_and_a_normalized_copy
 
 
 def test_a_tsv_ends_success_and_the_page_shows_its_column_types(
-    workers: Workers, client: Client
+    workers: Workers, client: Client, owner: User
 ) -> None:
-    file = finished(upload("scores.txt", b"name\tscore\nada\t9.5\ngrace\t8\n"), workers)
+    content = b"name\tscore\nada\t9.5\ngrace\t8\n"
+    file = finished(upload("scores.txt", content, owner=owner), workers)
 
     assert file.status == File.Status.SUCCESS, file.error_message
     page = client.get(reverse("files:list")).content.decode()
-    assert 'score <span class="type">(float)</span>' in page
+    assert '<span class="col-name">score</span><span class="col-type">float</span>' in page
 
 
 BROKEN_FILES = [
@@ -84,11 +98,12 @@ def test_a_broken_file_ends_failed_with_its_code_and_a_page_that_says_what_to_do
     workers: Workers,
     storage_root: Path,
     client: Client,
+    owner: User,
     content: bytes,
     code: ErrorCode,
     where: str,
 ) -> None:
-    file = finished(stored_file(storage_root, content), workers)
+    file = finished(stored_file(storage_root, content, owner=owner), workers)
 
     assert file.status == File.Status.FAILED
     assert file.error_code == code, file.error_message
