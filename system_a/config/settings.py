@@ -172,4 +172,6 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_SEND_TASK_EVENTS = True
-CELERY_TASK_SEND_SENT_EVENT = True
+# No "task-sent" event: it is one more confirmed publish on every dispatch, and Flower already
+# learns of each task from the worker's own events (received, started, succeeded, failed).
+CELERY_TASK_SEND_SENT_EVENT = False

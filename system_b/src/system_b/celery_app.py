@@ -73,5 +73,7 @@ app.conf.update(
     task_track_started=True,
     # Events for Flower and `celery events`.
     worker_send_task_events=True,
-    task_send_sent_event=True,
+    # No "task-sent" event for the callbacks B publishes: one more confirmed publish per file;
+    # A's worker reports them to Flower when it receives them.
+    task_send_sent_event=False,
 )
