@@ -12,7 +12,8 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_choice, env_int, env_list, env_str
+from config.wire import work_queues
 from shared_schema.names import QUEUE_SYSTEM_A
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -114,6 +115,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 # A's own tasks (the callbacks, the sweeper) go to A's queue, and A's workers consume only it.
 CELERY_TASK_DEFAULT_QUEUE = QUEUE_SYSTEM_A
+# Both queues, declared exactly as B declares them (quorum, delivery limit, dead-letter
+# exchange; shared_schema.queues): A's send declares B's queue, B's callbacks declare A's.
+CELERY_TASK_QUEUES = work_queues()
 CELERY_TASK_DEFAULT_DELIVERY_MODE = "persistent"
 # Publisher confirms: a send the broker did not take raises, so dispatch can leave the file
 # PENDING instead of believing it was sent.
@@ -130,3 +134,30 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
+
+# --- Sweeper: nothing lost, nothing stuck (files/sweeper.py, docs/reliability.md) ------------
+
+# How often beat asks A's worker to sweep, in seconds.
+SWEEP_INTERVAL_S = env_int("CROSSLINK_SWEEP_INTERVAL", default=60)
+# A file PENDING this long was not sent (the broker was down at upload): send it.
+PENDING_STALE_AFTER_S = env_int("CROSSLINK_PENDING_STALE_AFTER", default=60)
+# A file PROCESSING this long is looked up in the result backend: an outcome whose callback was
+# lost is applied.
+PROCESSING_STALE_AFTER_S = env_int("CROSSLINK_PROCESSING_STALE_AFTER", default=300)
+# With no outcome this long after it was sent, the attempt is given up. Longer than B's hard
+# time limit plus the time a file may wait in the queue.
+PROCESSING_DEADLINE_S = env_int("CROSSLINK_PROCESSING_DEADLINE", default=2 * 3600)
+# What to do at the deadline: "fail" (FAILED, NO_OUTCOME; the user may retry) or "retry" (a new
+# attempt, up to CROSSLINK_MAX_ATTEMPTS, then FAILED).
+STALE_POLICY = env_choice("CROSSLINK_STALE_POLICY", choices=("fail", "retry"), default="fail")
+MAX_ATTEMPTS = env_int("CROSSLINK_MAX_ATTEMPTS", default=3)
+
+CELERY_BEAT_SCHEDULE = {
+    "file-sweep": {
+        "task": "system_a.file_sweep",
+        "schedule": float(SWEEP_INTERVAL_S),
+        # A sweep that waited longer than one interval (A's worker was down) is superseded by
+        # the next one: let it expire instead of piling up.
+        "options": {"queue": QUEUE_SYSTEM_A, "expires": float(SWEEP_INTERVAL_S)},
+    },
+}

@@ -12,9 +12,10 @@ from celery import Task, shared_task
 from celery.result import AsyncResult
 from celery.utils.log import get_task_logger
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 from pydantic import ValidationError
 
-from files import services
+from files import services, sweeper
 from files.outcomes import failure_describe
 from shared_schema.errors import ErrorCode
 from shared_schema.payloads import ProcessingResult
@@ -70,3 +71,10 @@ def file_processing_failed(
     return services.file_mark_failed(
         file_id=file_id, task_id=task_id, code=code, message=message
     ).applied
+
+
+@shared_task(name="system_a.file_sweep", ignore_result=True)
+def file_sweep() -> dict[str, int]:
+    """Beat's periodic reconciliation (CELERY_BEAT_SCHEDULE); the logic is files.sweeper."""
+    report = sweeper.file_sweep(now=timezone.now(), policy=sweeper.SweepPolicy.from_settings())
+    return report.counts()

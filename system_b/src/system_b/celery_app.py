@@ -6,10 +6,10 @@ messages, which is why A puts the queue on every signature it sends.
 """
 
 from celery import Celery
-from kombu import Queue
 
 from shared_schema.names import QUEUE_SYSTEM_B
 from system_b.settings import settings
+from system_b.wire import DeclareDeadLetter, work_queues
 
 app = Celery("system_b", include=["system_b.tasks"])
 
@@ -22,9 +22,13 @@ app.conf.update(
     result_accept_content=["json"],
     task_serializer="json",
     result_serializer="json",
-    # B consumes only its own queue; declared durable so work survives a broker restart.
+    # Both queues, declared exactly as A declares them (shared_schema.queues): quorum queues
+    # with a delivery limit and a dead-letter exchange. B publishes A's callbacks, so it must
+    # know A's queue too; its worker consumes only its own (`-Q system_b.remote`).
     task_default_queue=QUEUE_SYSTEM_B,
-    task_queues=[Queue(QUEUE_SYSTEM_B, durable=True)],
+    task_queues=work_queues(),
+    # A message B cannot read is dead-lettered rather than dropped (system_b.wire.Consumer).
+    worker_consumer="system_b.wire:Consumer",
     task_default_delivery_mode="persistent",
     # Wait for the broker to confirm each publish (results' link messages included), so a
     # message the broker never took raises here instead of vanishing:
@@ -32,7 +36,9 @@ app.conf.update(
     broker_transport_options={"confirm_publish": True},
     broker_connection_retry_on_startup=True,
     # Acknowledge after the task ends, and requeue if the child process dies, so a crash
-    # mid-file loses nothing. Processing is safe to repeat. One message at a time per child:
+    # mid-file loses nothing. Processing is safe to repeat. The requeue is bounded by the quorum
+    # queue's x-delivery-limit: a file that kills its worker every time is dead-lettered, not
+    # redelivered forever. One message at a time per child:
     # a long task must not sit on prefetched work another worker could take.
     # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-reject-on-worker-lost
     task_acks_late=True,
@@ -46,3 +52,5 @@ app.conf.update(
     worker_send_task_events=True,
     task_send_sent_event=True,
 )
+
+app.steps["consumer"].add(DeclareDeadLetter)
