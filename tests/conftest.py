@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.testing import celery_broker
+from config.testing import django_db_modify_db_settings as django_db_modify_db_settings
 from harness.processes import ManagedProcess, celery_worker
 from harness.rabbitmq import throwaway_vhost
 from shared_schema.names import QUEUE_SYSTEM_A, QUEUE_SYSTEM_B

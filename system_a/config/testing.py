@@ -1,9 +1,9 @@
 """pytest plugin for any suite that runs against System A (``-p config.testing``).
 
 Gives each test run a database of its own name, so two runs on one PostgreSQL (two checkouts,
-a developer and CI) never drop each other's test database. Tests run with production settings
-(DEBUG off), so they need a secret key; this one exists only in test processes.
-"""
+a developer and CI) never drop each other's test database; conftest files import the fixture,
+since only a conftest's fixture reliably overrides pytest-django's own. Tests run with
+production settings (DEBUG off), so they need a secret key; this one exists only in tests."""
 
 import os
 import uuid

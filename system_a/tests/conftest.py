@@ -5,6 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from pytest_django import Settings as SettingsWrapper
 
+from config.testing import django_db_modify_db_settings as django_db_modify_db_settings
 from files.models import File
 
 GOOD_CSV = b"id,name\n1,ada\n2,grace\n"

@@ -184,3 +184,9 @@ def test_when_the_broker_is_down_the_file_stays_pending_and_unsent(
     file.refresh_from_db()
     assert file.status == File.Status.PENDING
     assert (file.task_id, file.attempts) == ("", 0)
+
+
+def test_each_test_run_uses_a_database_of_its_own(db: None) -> None:
+    from django.db import connection
+
+    assert connection.settings_dict["NAME"].startswith("test_crosslink_")
