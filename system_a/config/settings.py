@@ -107,6 +107,11 @@ LOGGING = {
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/0")
+# Retry every result-backend operation (reads included) on a connection error with backoff, so
+# a Redis restart delays a callback instead of failing it with a wrong reason:
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-backend-always-retry
+CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+CELERY_RESULT_BACKEND_MAX_RETRIES = 20
 # JSON only, in and out. Pickle on a broker shared between systems is remote code execution:
 # https://docs.celeryq.dev/en/stable/userguide/security.html#serializers
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -274,17 +274,19 @@ def test_bad_messages_are_refused_without_crashing_and_their_files_fail(rig: Rig
     assert "Received unregistered task of type 'remote.no_such_task'" in log
 
 
+POISON_DEADLINE_S = 30
+
+
 def test_a_file_that_kills_its_worker_every_time_is_dead_lettered_then_failed(rig: Rig) -> None:
     url = rig.stack.rabbitmq.url
     dead_before = dead_letter_count(url)
     # One child, so the poison file's worker is the one killed; a short deadline for the sweep.
     b = rig.start_b(concurrency=1)
-    rig.start_a(CROSSLINK_PROCESSING_DEADLINE="15")
+    rig.start_a(CROSSLINK_PROCESSING_DEADLINE=str(POISON_DEADLINE_S))
     rig.start_beat()
     poison = upload_batch(1, blocks=HEAVY * 4, start=10_000)
     (poison_id,) = poison
     marker = f"Processing file {poison_id} "
-    expected = upload_batch(BATCH_FILES - 1)
 
     for delivery in range(1, DELIVERY_LIMIT + 2):
         wait_for(
@@ -296,6 +298,8 @@ def test_a_file_that_kills_its_worker_every_time_is_dead_lettered_then_failed(ri
         for child in pool_children(b.pid):
             child.send_signal(signal.SIGKILL)
 
+    # The rest of the batch after the poison: B goes on working once it is dead-lettered.
+    expected = upload_batch(BATCH_FILES - 1)
     expected[poison_id] = Expected(File.Status.FAILED, error_code=ErrorCode.NO_OUTCOME)
     rig.settle("poison file over the delivery limit", expected)
     assert rig.b_log().count(marker) == DELIVERY_LIMIT + 1
@@ -303,4 +307,4 @@ def test_a_file_that_kills_its_worker_every_time_is_dead_lettered_then_failed(ri
     file = File.objects.get(pk=poison_id)
     assert file.dispatched_at is not None
     assert file.finished_at is not None
-    assert file.finished_at - file.dispatched_at >= timedelta(seconds=15)
+    assert file.finished_at - file.dispatched_at >= timedelta(seconds=POISON_DEADLINE_S)

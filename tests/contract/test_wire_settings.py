@@ -17,11 +17,18 @@ WIRE_KEYS = [
     "result_serializer",
     "task_default_delivery_mode",
     "broker_transport_options",
+    "result_backend_always_retry",
+    "result_backend_max_retries",
+    "task_queues",
 ]
 
+# Queues are kombu objects: compare what the broker is told when each is declared.
 DUMP = (
     "import json, sys; from {module} import app; "
-    "print(json.dumps({{k: app.conf[k] for k in {keys!r}}}))"
+    "describe = lambda q: {{'name': q.name, 'exchange': q.exchange.name, "
+    "'exchange_type': q.exchange.type, 'routing_key': q.routing_key, 'durable': q.durable, "
+    "'arguments': q.queue_arguments}}; "
+    "print(json.dumps({{k: app.conf[k] for k in {keys!r}}}, default=describe))"
 )
 
 
@@ -65,3 +72,19 @@ def test_both_systems_publish_persistent_messages_with_confirms(
     for conf in confs.values():
         assert conf["task_default_delivery_mode"] == "persistent"
         assert conf["broker_transport_options"] == {"confirm_publish": True}
+
+
+def test_both_systems_declare_both_queues_as_quorum_queues_with_a_delivery_limit(
+    confs: dict[str, dict[str, object]],
+) -> None:
+    for conf in confs.values():
+        queues = conf["task_queues"]
+        assert isinstance(queues, list)
+        assert {q["name"] for q in queues} == {"system_a.callbacks", "system_b.remote"}
+        for queue in queues:
+            assert queue["durable"] is True
+            assert queue["arguments"]["x-queue-type"] == "quorum"
+            assert queue["arguments"]["x-delivery-limit"] > 0
+            assert queue["arguments"]["x-dead-letter-exchange"] == "crosslink.dead-letter"
+            # Native delayed delivery (retry countdowns on quorum queues) needs a topic exchange.
+            assert queue["exchange_type"] == "topic"

@@ -70,7 +70,7 @@ class FaultResult:
 
     def line(self) -> str:
         return (
-            f"{self.fault:<34} sent {self.sent:3d}  succeeded {self.succeeded:3d}  "
+            f"{self.fault:<38} sent {self.sent:3d}  succeeded {self.succeeded:3d}  "
             f"failed {self.failed:3d}  lost {self.lost:2d}  stuck {self.stuck:2d}  "
             f"({self.seconds:.0f}s)"
         )

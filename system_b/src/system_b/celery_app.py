@@ -16,6 +16,11 @@ app = Celery("system_b", include=["system_b.tasks"])
 app.conf.update(
     broker_url=settings.broker_url,
     result_backend=settings.result_backend,
+    # Retry every result-backend operation on a connection error with backoff: without it, a
+    # Redis restart while B records STARTED fails a good file "outside the task body":
+    # https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-backend-always-retry
+    result_backend_always_retry=True,
+    result_backend_max_retries=20,
     # JSON only, in and out. Pickle on a broker shared between systems is remote code execution:
     # https://docs.celeryq.dev/en/stable/userguide/security.html#serializers
     accept_content=["json"],
