@@ -95,8 +95,23 @@ test-unit: setup ## Unit tests of each package, each in its own environment
 test-integration: setup ## Contract and integration tests: both systems' real workers over real services
 	$(A_PY) -m pytest tests $(PYTEST_FLAGS)
 
+# Fault tests run in a session of their own: it points everything (A's test database included)
+# at private RabbitMQ, Redis and PostgreSQL instances on spare ports, which the tests stop and
+# restart. `make chaos` sends CHAOS_FILES files per fault; `make test` fewer, to keep CI short.
+CHAOS_FILES ?= 50
+CHAOS_TEST_FILES ?= 15
+
+.PHONY: chaos
+chaos: setup ## Fault tests, 50 files per fault: one line per fault, then "files: N, lost: L, stuck: S"
+	CROSSLINK_CHAOS_FILES=$(CHAOS_FILES) CROSSLINK_CHAOS_REPORT=var/chaos/summary.txt \
+		$(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS)
+
+.PHONY: test-chaos
+test-chaos: setup ## The fault tests with a smaller batch (CHAOS_TEST_FILES per fault), as `make test` runs them
+	CROSSLINK_CHAOS_FILES=$(CHAOS_TEST_FILES) $(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS)
+
 .PHONY: test
-test: lint test-unit test-integration ## Set up and run every test (what CI runs)
+test: lint test-unit test-integration test-chaos ## Set up and run every test (what CI runs)
 
 .PHONY: clean
 clean: ## Remove environments, caches and runtime state (var/)

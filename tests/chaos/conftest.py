@@ -9,6 +9,7 @@ do the workers each test starts. Run with ``make chaos`` (50 files per fault) or
 
 import contextlib
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,12 +21,14 @@ from django.db import connection
 
 from config.testing import celery_broker
 from harness.chaos import RESULTS, Rig, Stack, summary_lines
+from harness.processes import REPO
 from harness.services import Postgres, RabbitMQ, Redis, free_port, workdir
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack() -> Iterator[Stack]:
     services = []
+    run_dir = None
     try:
         began = time.monotonic()
         rabbit = RabbitMQ(name="rabbitmq", port=free_port(), workdir=workdir("rabbitmq"))
@@ -38,7 +41,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         services.append(postgres)
         postgres.initialise()
         postgres.start()
-        run_dir = tmp_path_factory.mktemp("chaos")
+        # Not pytest's tmp_path: other runs on this machine prune those while this one works.
+        # Logs stay in var/chaos/ for a look afterwards; the stored files are removed.
+        run_dir = REPO / "var" / "chaos" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        run_dir.mkdir(parents=True)
         yield Stack(
             rabbitmq=rabbit,
             redis=redis,
@@ -49,6 +55,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         for service in reversed(services):
             service.remove()
+        if run_dir is not None:
+            shutil.rmtree(run_dir / "storage", ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
