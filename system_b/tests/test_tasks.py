@@ -3,7 +3,7 @@
 import pytest
 
 from shared_schema.errors import InvalidRequest, UnsupportedSchemaVersion
-from shared_schema.names import PROCESS_TASK, QUEUE_SYSTEM_B
+from shared_schema.names import PROCESS_TASK, QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
 from system_b.celery_app import app
 from system_b.tasks import request_parse
 
@@ -49,9 +49,14 @@ def test_b_acknowledges_late_and_requeues_work_of_a_lost_worker() -> None:
     assert app.conf.worker_prefetch_multiplier == 1
 
 
-def test_b_consumes_only_its_own_durable_queue() -> None:
+def test_b_declares_both_durable_queues_and_defaults_to_its_own() -> None:
+    # B publishes A's callbacks, so it declares A's queue too (identically, from the shared
+    # contract); its worker consumes only its own, with `--queues system_b.remote`.
     queues = app.conf.task_queues
 
-    assert [q.name for q in queues] == [QUEUE_SYSTEM_B]
+    assert sorted(q.name for q in queues) == [QUEUE_SYSTEM_A, QUEUE_SYSTEM_B]
+    assert app.conf.task_default_queue == QUEUE_SYSTEM_B
     assert all(q.durable for q in queues)
+    assert all(q.queue_arguments["x-queue-type"] == "quorum" for q in queues)
     assert app.conf.broker_transport_options["confirm_publish"] is True
+    assert app.conf.worker_consumer == "system_b.wire:Consumer"
