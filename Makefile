@@ -103,8 +103,11 @@ CHAOS_TEST_FILES ?= 15
 
 .PHONY: chaos
 chaos: setup ## Fault tests, 50 files per fault: one line per fault, then "files: N, lost: L, stuck: S"
-	CROSSLINK_CHAOS_FILES=$(CHAOS_FILES) CROSSLINK_CHAOS_REPORT=var/chaos/summary.txt \
-		$(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS)
+	rm -f var/chaos/summary.txt
+	status=0; CROSSLINK_CHAOS_FILES=$(CHAOS_FILES) CROSSLINK_CHAOS_REPORT=var/chaos/summary.txt \
+		$(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS) || status=$$?; \
+	echo; cat var/chaos/summary.txt 2>/dev/null || echo "files: 0, lost: ?, stuck: ? (no fault ran)"; \
+	exit $$status
 
 .PHONY: test-chaos
 test-chaos: setup ## The fault tests with a smaller batch (CHAOS_TEST_FILES per fault), as `make test` runs them

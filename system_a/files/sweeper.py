@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from files import services
 from files.models import File
-from files.outcomes import failure_describe
+from files.outcomes import failure_describe, failure_is_wire_error
 from files.selectors import Outcome, attempt_outcome
 from shared_schema.errors import ERROR_HINTS, ErrorCode
 from shared_schema.payloads import ProcessingResult
@@ -131,10 +131,16 @@ def _sweep_processing(
             logger.warning("Sweep: could not read the outcome of file %s", file.pk, exc_info=True)
             report.unreadable.append(file.pk)
             continue
-        if outcome.finished:
+        if outcome.finished and not _is_wire_failure(outcome):
             _apply_outcome(file=file, outcome=outcome, report=report)
         elif file.dispatched_at is not None and file.dispatched_at < now - policy.deadline:
             _give_up(file=file, policy=policy, report=report)
+
+
+def _is_wire_failure(outcome: Outcome) -> bool:
+    # Not the file's outcome (see outcomes.failure_is_wire_error): wait for the deadline.
+    exc = outcome.result if isinstance(outcome.result, BaseException) else None
+    return outcome.state == "FAILURE" and failure_is_wire_error(exc)
 
 
 def _apply_outcome(*, file: File, outcome: Outcome, report: SweepReport) -> None:

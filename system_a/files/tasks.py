@@ -16,7 +16,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from files import services, sweeper
-from files.outcomes import failure_describe
+from files.outcomes import failure_describe, failure_is_wire_error
 from shared_schema.errors import ErrorCode
 from shared_schema.payloads import ProcessingResult
 
@@ -67,7 +67,17 @@ def file_processing_failed(
     except Exception:  # the failure is known even when its reason is not
         logger.exception("File %s: could not read why task %s failed", file_id, failed_task_id)
         exc = None
-    code, message = failure_describe(exc if isinstance(exc, BaseException) else None)
+    reason = exc if isinstance(exc, BaseException) else None
+    if failure_is_wire_error(reason):
+        logger.warning(
+            "File %s: task %s recorded a broker/backend error (%r), not a processing failure; "
+            "leaving the file PROCESSING for the redelivered run or the sweeper",
+            file_id,
+            failed_task_id,
+            reason,
+        )
+        return False
+    code, message = failure_describe(reason)
     return services.file_mark_failed(
         file_id=file_id, task_id=task_id, code=code, message=message
     ).applied

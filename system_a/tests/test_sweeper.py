@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from config.testing import celery_broker
 from files.models import File
@@ -176,4 +177,18 @@ def test_a_finished_file_is_never_touched(processing_file: MakeFile) -> None:
 
     file.refresh_from_db()
     assert file.status == File.Status.SUCCESS
+    assert not any(report.counts().values())
+
+
+@pytest.mark.django_db
+def test_a_stored_broker_error_is_not_applied_but_waits_for_the_deadline(
+    processing_file: MakeFile,
+) -> None:
+    file = sent_ago(processing_file(), timedelta(minutes=10))
+    lost_link = outcome("FAILURE", OperationalError("[Errno 111] Connection refused"))
+
+    report = file_sweep(now=timezone.now(), policy=POLICY, outcome_of=lost_link)
+
+    file.refresh_from_db()
+    assert file.status == File.Status.PROCESSING
     assert not any(report.counts().values())
