@@ -125,9 +125,26 @@ CELERY ?=
 .PHONY: behaviour
 behaviour: $(if $(CELERY),$(UV),setup) ## What Celery does with link/link_error across two code bases (CELERY=x.y.z to try a version)
 	bash scripts/behaviour.sh $(CELERY)
+# Fault tests run in a session of their own: it points everything (A's test database included)
+# at private RabbitMQ, Redis and PostgreSQL instances on spare ports, which the tests stop and
+# restart. `make chaos` sends CHAOS_FILES files per fault; `make test` fewer, to keep CI short.
+CHAOS_FILES ?= 50
+CHAOS_TEST_FILES ?= 15
+
+.PHONY: chaos
+chaos: setup ## Fault tests, 50 files per fault: one line per fault, then "files: N, lost: L, stuck: S"
+	rm -f var/chaos/summary.txt
+	status=0; CROSSLINK_CHAOS_FILES=$(CHAOS_FILES) CROSSLINK_CHAOS_REPORT=var/chaos/summary.txt \
+		$(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS) || status=$$?; \
+	echo; cat var/chaos/summary.txt 2>/dev/null || echo "files: 0, lost: ?, stuck: ? (no fault ran)"; \
+	exit $$status
+
+.PHONY: test-chaos
+test-chaos: setup ## The fault tests with a smaller batch (CHAOS_TEST_FILES per fault), as `make test` runs them
+	CROSSLINK_CHAOS_FILES=$(CHAOS_TEST_FILES) $(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS)
 
 .PHONY: test
-test: lint test-unit test-integration ## Set up and run every test (what CI runs)
+test: lint test-unit test-integration test-chaos ## Set up and run every test (what CI runs)
 
 # --- Benchmarks -------------------------------------------------------------------------------
 

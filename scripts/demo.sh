@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run the demo on local services: System B's worker, System A's worker and A's web server.
+# Run the demo on local services: System B's worker, System A's worker, A's beat (the sweeper)
+# and A's web server.
 # Started by `make demo`, which has already built both environments and migrated A's database.
-# Ctrl-C stops all three.
+# Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,9 @@ start worker-b var "$PWD/system_b/.venv/bin/celery" -A system_b.celery_app worke
   --queues system_b.remote --hostname "b@%h" --loglevel INFO
 start worker-a system_a .venv/bin/celery -A config worker \
   --queues system_a.callbacks --hostname "a@%h" --loglevel INFO
+# Beat schedules A's sweeper (docs/reliability.md); its schedule file lives in var/.
+start beat system_a .venv/bin/celery -A config beat --loglevel INFO \
+  --schedule "$PWD/var/celerybeat-schedule"
 start web system_a .venv/bin/python manage.py runserver "127.0.0.1:$PORT" --noreload
 
 echo

@@ -125,6 +125,18 @@ def workers(
     assert worker_b.alive(), f"B's worker died:\n{worker_b.tail()}"
 
 
+CHAOS = Path(__file__).resolve().parent / "chaos"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The fault tests need a session of their own, pointed at private services
+    (tests/chaos/conftest.py): collect them only when a path inside tests/chaos is given."""
+    if collection_path.resolve() != CHAOS:
+        return None
+    asked = (Path(arg.split("::")[0]).resolve() for arg in config.args)
+    return not any(path == CHAOS or CHAOS in path.parents for path in asked)
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
     report = yield

@@ -48,11 +48,12 @@ class BrokerRules:
         return next(u for u in self.users if u.name == name)
 
 
-def permission_regex(fragments: Sequence[str], plumbing: Sequence[str]) -> str:
-    """``^(a|b|...)$`` from fragments; ``@celery_plumbing`` stands for the shared list."""
+def permission_regex(fragments: Sequence[str], shared: Mapping[str, Sequence[str]]) -> str:
+    """``^(a|b|...)$`` from fragments; ``@name`` stands for the shared list ``name`` (for
+    example ``@celery_plumbing``) of the rules file."""
     expanded: list[str] = []
     for fragment in fragments:
-        expanded.extend(plumbing if fragment == "@celery_plumbing" else [fragment])
+        expanded.extend(shared[fragment[1:]] if fragment.startswith("@") else [fragment])
     return "^(" + "|".join(expanded) + ")$"
 
 
@@ -62,15 +63,15 @@ def rules_load(
     """The rules; ``prefix`` renames every user and ``vhost`` replaces the vhost (tests use both
     to apply the very same permissions to throwaway users on a throwaway vhost)."""
     raw: dict[str, Any] = json.loads(path.read_text())
-    plumbing: list[str] = raw["celery_plumbing"]
+    shared = {name: raw[name] for name in ("celery_plumbing", "delayed_delivery")}
     users = tuple(
         BrokerUser(
             name=prefix + name,
             password_env=spec["password_env"],
             tags=tuple(spec["tags"]),
-            configure=permission_regex(spec["configure"], plumbing),
-            write=permission_regex(spec["write"], plumbing),
-            read=permission_regex(spec["read"], plumbing),
+            configure=permission_regex(spec["configure"], shared),
+            write=permission_regex(spec["write"], shared),
+            read=permission_regex(spec["read"], shared),
         )
         for name, spec in raw["users"].items()
     )

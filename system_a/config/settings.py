@@ -12,7 +12,8 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_choice, env_int, env_list, env_str
+from config.wire import own_queues
 from shared_schema.names import QUEUE_SYSTEM_A
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -146,6 +147,11 @@ LOGGING = {
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/0")
+# Retry every result-backend operation (reads included) on a connection error with backoff, so
+# a Redis restart delays a callback instead of failing it with a wrong reason:
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-backend-always-retry
+CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+CELERY_RESULT_BACKEND_MAX_RETRIES = 20
 # JSON only, in and out. Pickle on a broker shared between systems is remote code execution:
 # https://docs.celeryq.dev/en/stable/userguide/security.html#serializers
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -154,6 +160,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 # A's own tasks (the callbacks, the sweeper) go to A's queue, and A's workers consume only it.
 CELERY_TASK_DEFAULT_QUEUE = QUEUE_SYSTEM_A
+# A declares only its own queue (quorum, delivery limit, dead-letter exchange; from
+# shared_schema.queues); B's queue is known by name only (config/wire.py, PeerQueue).
+CELERY_TASK_QUEUES = own_queues()
 CELERY_TASK_DEFAULT_DELIVERY_MODE = "persistent"
 # Publisher confirms: a send the broker did not take raises, so dispatch can leave the file
 # PENDING instead of believing it was sent.
@@ -175,3 +184,30 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 # No "task-sent" event: it is one more confirmed publish on every dispatch, and Flower already
 # learns of each task from the worker's own events (received, started, succeeded, failed).
 CELERY_TASK_SEND_SENT_EVENT = False
+
+# --- Sweeper: nothing lost, nothing stuck (files/sweeper.py, docs/reliability.md) ------------
+
+# How often beat asks A's worker to sweep, in seconds.
+SWEEP_INTERVAL_S = env_int("CROSSLINK_SWEEP_INTERVAL", default=60)
+# A file PENDING this long was not sent (the broker was down at upload): send it.
+PENDING_STALE_AFTER_S = env_int("CROSSLINK_PENDING_STALE_AFTER", default=60)
+# A file PROCESSING this long is looked up in the result backend: an outcome whose callback was
+# lost is applied.
+PROCESSING_STALE_AFTER_S = env_int("CROSSLINK_PROCESSING_STALE_AFTER", default=300)
+# With no outcome this long after it was sent, the attempt is given up. Longer than B's hard
+# time limit plus the time a file may wait in the queue.
+PROCESSING_DEADLINE_S = env_int("CROSSLINK_PROCESSING_DEADLINE", default=2 * 3600)
+# What to do at the deadline: "fail" (FAILED, NO_OUTCOME; the user may retry) or "retry" (a new
+# attempt, up to CROSSLINK_MAX_ATTEMPTS, then FAILED).
+STALE_POLICY = env_choice("CROSSLINK_STALE_POLICY", choices=("fail", "retry"), default="fail")
+MAX_ATTEMPTS = env_int("CROSSLINK_MAX_ATTEMPTS", default=3)
+
+CELERY_BEAT_SCHEDULE = {
+    "file-sweep": {
+        "task": "system_a.file_sweep",
+        "schedule": float(SWEEP_INTERVAL_S),
+        # A sweep that waited longer than one interval (A's worker was down) is superseded by
+        # the next one: let it expire instead of piling up.
+        "options": {"queue": QUEUE_SYSTEM_A, "expires": float(SWEEP_INTERVAL_S)},
+    },
+}

@@ -20,3 +20,30 @@ def failure_describe(exc: BaseException | None) -> tuple[ErrorCode, str]:
         return exc.code, exc.message
     logger.error("System B failed with an error outside the contract: %r", exc)
     return ErrorCode.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE
+
+
+# Failures of the wire itself, recorded against a task that did its work: on the pinned Celery,
+# when B's worker cannot publish the success link (the broker went away after the retries in
+# celery/app/amqp.py), the trace records the task as FAILED with the broker error and publishes
+# the errback, while the unacknowledged message comes back and runs again. Such a "failure" says
+# nothing about the file; the redelivered run, or the sweeper's deadline, decides.
+_WIRE_ERRORS = frozenset(
+    {
+        ("kombu.exceptions", "OperationalError"),
+        ("amqp.exceptions", "RecoverableConnectionError"),
+        ("amqp.exceptions", "ConnectionForced"),
+        ("redis.exceptions", "ConnectionError"),
+        ("redis.exceptions", "TimeoutError"),
+        ("builtins", "ConnectionError"),
+        ("builtins", "ConnectionResetError"),
+        ("builtins", "ConnectionRefusedError"),
+        ("builtins", "BrokenPipeError"),
+    }
+)
+
+
+def failure_is_wire_error(exc: BaseException | None) -> bool:
+    """True when B's recorded failure is the broker or backend going away, not the file."""
+    if exc is None:
+        return False
+    return (type(exc).__module__, type(exc).__name__) in _WIRE_ERRORS

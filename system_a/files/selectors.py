@@ -77,3 +77,26 @@ def file_activity(*, file: File) -> Activity | None:
     if state == PROGRESS_STATE and isinstance(info, dict):
         progress = ProcessingProgress.model_validate(info)
     return Activity(state=state, progress=progress)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the result backend knows about a finished attempt, for the sweeper."""
+
+    state: str
+    """SUCCESS, FAILURE, or anything else (not finished, or unknown to the backend)."""
+    result: Any = None
+    """B's return value on SUCCESS; the rebuilt exception on FAILURE."""
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("SUCCESS", "FAILURE")
+
+
+def attempt_outcome(*, task_id: str) -> Outcome:
+    """The stored outcome of ``task_id``. Raises if the result backend cannot be read."""
+    result: AsyncResult[Any] = AsyncResult(task_id, app=current_app)
+    state: str = result.state
+    if state in ("SUCCESS", "FAILURE"):
+        return Outcome(state=state, result=result.result)
+    return Outcome(state=state)

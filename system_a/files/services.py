@@ -202,6 +202,23 @@ def file_retry(*, file_id: int) -> Transition:
     return Transition(applied=True, found=File.Status.FAILED)
 
 
+def file_abandon_attempt(*, file_id: int, task_id: str) -> Transition:
+    """Give up on a PROCESSING attempt without an outcome and make the file PENDING again.
+
+    The sweeper's retry policy: the next dispatch is a new attempt with a new task id, so a
+    late callback of the abandoned one is ignored.
+    """
+    with transaction.atomic():
+        file = File.objects.select_for_update().get(pk=file_id)
+        if not _is_current_attempt(file, task_id=task_id, action="abandon attempt of"):
+            return Transition(applied=False, found=File.Status(file.status))
+        file.status = File.Status.PENDING
+        file.task_id = ""
+        file.save(update_fields=["status", "task_id", "updated_at"])
+    logger.warning("File %s: abandoned attempt %s (task %s)", file_id, file.attempts, task_id)
+    return Transition(applied=True, found=File.Status.PROCESSING)
+
+
 def _is_current_attempt(file: File, *, task_id: str, action: str) -> bool:
     if file.status != File.Status.PROCESSING or file.task_id != task_id:
         logger.warning(

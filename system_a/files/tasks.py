@@ -12,10 +12,11 @@ from celery import Task, shared_task
 from celery.result import AsyncResult
 from celery.utils.log import get_task_logger
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 from pydantic import ValidationError
 
-from files import services
-from files.outcomes import failure_describe
+from files import services, sweeper
+from files.outcomes import failure_describe, failure_is_wire_error
 from shared_schema.errors import ErrorCode
 from shared_schema.payloads import ProcessingResult
 
@@ -66,7 +67,24 @@ def file_processing_failed(
     except Exception:  # the failure is known even when its reason is not
         logger.exception("File %s: could not read why task %s failed", file_id, failed_task_id)
         exc = None
-    code, message = failure_describe(exc if isinstance(exc, BaseException) else None)
+    reason = exc if isinstance(exc, BaseException) else None
+    if failure_is_wire_error(reason):
+        logger.warning(
+            "File %s: task %s recorded a broker/backend error (%r), not a processing failure; "
+            "leaving the file PROCESSING for the redelivered run or the sweeper",
+            file_id,
+            failed_task_id,
+            reason,
+        )
+        return False
+    code, message = failure_describe(reason)
     return services.file_mark_failed(
         file_id=file_id, task_id=task_id, code=code, message=message
     ).applied
+
+
+@shared_task(name="system_a.file_sweep", ignore_result=True)
+def file_sweep() -> dict[str, int]:
+    """Beat's periodic reconciliation (CELERY_BEAT_SCHEDULE); the logic is files.sweeper."""
+    report = sweeper.file_sweep(now=timezone.now(), policy=sweeper.SweepPolicy.from_settings())
+    return report.counts()

@@ -33,3 +33,10 @@ def test_a_malformed_boolean_is_refused_by_name() -> None:
     result = settings_load({"DJANGO_DEBUG": "maybe"})
 
     assert "DJANGO_DEBUG must be true or false" in result.stderr
+
+
+def test_an_unknown_stale_policy_is_refused_by_name() -> None:
+    result = settings_load({"DJANGO_DEBUG": "true", "CROSSLINK_STALE_POLICY": "ignore"})
+
+    assert result.returncode != 0
+    assert "CROSSLINK_STALE_POLICY must be one of fail, retry" in result.stderr

@@ -34,6 +34,8 @@ class ManagedProcess:
     env: Mapping[str, str]
     log_path: Path
     ready_marker: str | None = None
+    stop_signal: signal.Signals = signal.SIGTERM
+    """What asks the process to stop; SIGKILL follows after the grace period."""
     popen: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def start(self) -> "ManagedProcess":
@@ -90,11 +92,11 @@ class ManagedProcess:
             os.killpg(self.pid, sig)
 
     def stop(self) -> None:
-        """TERM the whole process group, wait, then KILL whatever is left. Idempotent."""
+        """Signal the whole process group, wait, then KILL whatever is left. Idempotent."""
         if self.popen is None:
             return
         if self.popen.poll() is None:
-            self.signal_group(signal.SIGTERM)
+            self.signal_group(self.stop_signal)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(timeout=STOP_GRACE_S)
         # Pool children can outlive their parent for a moment: sweep the group either way.

@@ -5,55 +5,34 @@ link or link_error message with *this* configuration. System A's routing never a
 messages, which is why A puts the queue on every signature it sends.
 """
 
-from typing import Any
-
 from celery import Celery
-from celery.app.amqp import AMQP
-from kombu import Queue
 
-from shared_schema.names import QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
+from shared_schema.names import QUEUE_SYSTEM_B
 from system_b.settings import settings
-
-
-class PeerQueue(Queue):
-    """A queue another system consumes and declares. Publishing to it only checks that it
-    exists: a passive declare, which needs no permission. An active declare would also bind it,
-    and RabbitMQ allows that bind only to a user who may read the queue's exchange, which Celery
-    names like the queue: B's broker user would then be able to read A's queue
-    (deploy/rabbitmq/permissions.json). While A's queue does not exist, publishing a callback
-    raises NOT_FOUND (logged here; A's sweeper reconciles the file), instead of the broker
-    dropping it as unroutable. https://www.rabbitmq.com/docs/access-control#authorisation
-    """
-
-    def declare(self, nowait: bool = False, channel: Any = None) -> str:
-        self.queue_declare(nowait=False, passive=True, channel=channel)
-        return str(self.name)
-
-
-class SystemBAMQP(AMQP):
-    """Knows A's callback queue as a PeerQueue, added after the configured queues so that no
-    worker of B ever consumes it, even one started without --queues."""
-
-    def Queues(self, queues: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 (Celery's name)
-        known = super().Queues(queues, *args, **kwargs)
-        known.add(PeerQueue(QUEUE_SYSTEM_A, routing_key=QUEUE_SYSTEM_A))
-        return known
-
+from system_b.wire import DeclareDeadLetter, SystemBAMQP, own_queues
 
 app = Celery("system_b", include=["system_b.tasks"], amqp=SystemBAMQP)
 
 app.conf.update(
     broker_url=settings.broker_url,
     result_backend=settings.result_backend,
+    # Retry every result-backend operation on a connection error with backoff: without it, a
+    # Redis restart while B records STARTED fails a good file "outside the task body":
+    # https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-backend-always-retry
+    result_backend_always_retry=True,
+    result_backend_max_retries=20,
     # JSON only, in and out. Pickle on a broker shared between systems is remote code execution:
     # https://docs.celeryq.dev/en/stable/userguide/security.html#serializers
     accept_content=["json"],
     result_accept_content=["json"],
     task_serializer="json",
     result_serializer="json",
-    # B consumes only its own queue; declared durable so work survives a broker restart.
+    # B declares only its own queue (shared_schema.queues: quorum, delivery limit, dead-letter
+    # exchange); A's callback queue is known by name only (system_b.wire.PeerQueue).
     task_default_queue=QUEUE_SYSTEM_B,
-    task_queues=[Queue(QUEUE_SYSTEM_B, durable=True)],
+    task_queues=own_queues(),
+    # A message B cannot read is dead-lettered rather than dropped (system_b.wire.Consumer).
+    worker_consumer="system_b.wire:Consumer",
     task_default_delivery_mode="persistent",
     # Wait for the broker to confirm each publish (results' link messages included), so a
     # message the broker never took raises here instead of vanishing:
@@ -61,7 +40,9 @@ app.conf.update(
     broker_transport_options={"confirm_publish": True},
     broker_connection_retry_on_startup=True,
     # Acknowledge after the task ends, and requeue if the child process dies, so a crash
-    # mid-file loses nothing. Processing is safe to repeat. One message at a time per child:
+    # mid-file loses nothing. Processing is safe to repeat. The requeue is bounded by the quorum
+    # queue's x-delivery-limit: a file that kills its worker every time is dead-lettered, not
+    # redelivered forever. One message at a time per child:
     # a long task must not sit on prefetched work another worker could take.
     # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-reject-on-worker-lost
     task_acks_late=True,
@@ -77,3 +58,5 @@ app.conf.update(
     # A's worker reports them to Flower when it receives them.
     task_send_sent_event=False,
 )
+
+app.steps["consumer"].add(DeclareDeadLetter)
