@@ -148,9 +148,11 @@ test: lint test-unit test-integration test-chaos ## Set up and run every test (w
 
 # --- Benchmarks -------------------------------------------------------------------------------
 
-.PHONY: bench-rss
-bench-rss: setup ## Peak RSS of B's processing for a 1 MB and a 200 MB file; prints rss_ratio
-	$(B_PY) tests/bench/processing_rss.py
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: setup ## Benchmarks: round trip, burst, processing speed, memory, as ratios to baselines
+	$(A_PY) -m bench $(BENCH_FLAGS)
 
 .PHONY: clean
 clean: ## Remove environments, caches and runtime state (var/)
@@ -159,10 +161,3 @@ clean: ## Remove environments, caches and runtime state (var/)
 	find . -name .pytest_cache -type d -prune -exec rm -rf {} +
 	find . -name .mypy_cache -type d -prune -exec rm -rf {} +
 
-# --- Benchmarks -------------------------------------------------------------------------------
-
-BENCH_FLAGS ?=
-
-.PHONY: bench
-bench: setup ## Benchmarks: round trip, burst, processing speed, memory — as ratios to baselines
-	$(A_PY) -m bench $(BENCH_FLAGS)
