@@ -174,6 +174,8 @@ def main() -> int:
             "DJANGO_SETTINGS_MODULE": "config.settings",
             # Measure production settings: DEBUG keeps every query in memory.
             "DJANGO_DEBUG": "false",
+            # One INFO line per file would bury the report.
+            "DJANGO_LOG_LEVEL": "WARNING",
             "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-secret-key"),
             "PYTHONUNBUFFERED": "1",
         }
