@@ -11,6 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -129,38 +130,48 @@ def file_dispatch_on_commit(*, file_id: int) -> None:
 
 
 def file_mark_succeeded(*, file_id: int, task_id: str, result: ProcessingResult) -> Transition:
-    with transaction.atomic():
-        file = File.objects.select_for_update().get(pk=file_id)
-        if not _is_current_attempt(file, task_id=task_id, action="mark succeeded"):
-            return Transition(applied=False, found=File.Status(file.status))
-        file.status = File.Status.SUCCESS
-        file.result = result.model_dump(mode="json")
-        file.error_code = ""
-        file.error_message = ""
-        file.finished_at = timezone.now()
-        file.save(
-            update_fields=[
-                "status",
-                "result",
-                "error_code",
-                "error_message",
-                "finished_at",
-                "updated_at",
-            ]
-        )
-    logger.info("File %s processed: %s rows (task %s)", file_id, result.rows, task_id)
-    return Transition(applied=True, found=File.Status.PROCESSING)
+    outcome = _file_finish(
+        file_id=file_id,
+        task_id=task_id,
+        status=File.Status.SUCCESS,
+        result=result.model_dump(mode="json"),
+    )
+    if outcome.applied:
+        logger.info("File %s processed: %s rows (task %s)", file_id, result.rows, task_id)
+    return outcome
 
 
 def file_mark_failed(*, file_id: int, task_id: str, code: ErrorCode, message: str) -> Transition:
+    outcome = _file_finish(
+        file_id=file_id,
+        task_id=task_id,
+        status=File.Status.FAILED,
+        error_code=code.value,
+        error_message=message,
+    )
+    if outcome.applied:
+        logger.info("File %s failed with %s (task %s): %s", file_id, code.value, task_id, message)
+    return outcome
+
+
+def _file_finish(
+    *,
+    file_id: int,
+    task_id: str,
+    status: File.Status,
+    result: dict[str, Any] | None = None,
+    error_code: str = "",
+    error_message: str = "",
+) -> Transition:
+    """PROCESSING -> ``status``, for the current attempt only: the one guard both outcomes share."""
     with transaction.atomic():
         file = File.objects.select_for_update().get(pk=file_id)
-        if not _is_current_attempt(file, task_id=task_id, action="mark failed"):
+        if not _is_current_attempt(file, task_id=task_id, action=f"mark {status.label.lower()}"):
             return Transition(applied=False, found=File.Status(file.status))
-        file.status = File.Status.FAILED
-        file.result = None
-        file.error_code = code.value
-        file.error_message = message
+        file.status = status
+        file.result = result
+        file.error_code = error_code
+        file.error_message = error_message
         file.finished_at = timezone.now()
         file.save(
             update_fields=[
@@ -172,7 +183,6 @@ def file_mark_failed(*, file_id: int, task_id: str, code: ErrorCode, message: st
                 "updated_at",
             ]
         )
-    logger.info("File %s failed with %s (task %s): %s", file_id, code.value, task_id, message)
     return Transition(applied=True, found=File.Status.PROCESSING)
 
 
