@@ -14,8 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "system_a"), str(REPO / "tests")]
 
 from bench.stats import median, percentile, ratio  # noqa: E402
+from harness.databases import throwaway_database  # noqa: E402
 from harness.processes import A_BIN, B_BIN, ManagedProcess, celery_worker  # noqa: E402
 from harness.rabbitmq import throwaway_vhost  # noqa: E402
 
@@ -33,23 +33,6 @@ TARGETS = {  # name: (comparison, target) — benchmark targets, reported, never
     "processing_ratio": (">=", 0.5),
     "rss_ratio": ("<=", 1.5),
 }
-
-
-@contextmanager
-def throwaway_database(base_url: str, name: str) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-
-    admin = base_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield base_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def started(stack: ExitStack, process: ManagedProcess) -> ManagedProcess:

@@ -8,7 +8,6 @@ baseline), polled at the same interval.
 
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,18 +18,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from files import services
 from files.models import File
 from files.storage import storage_save_upload
+from harness.waiting import wait_for
 
 TINY_CSV = b"id,name\n1,ada\n2,grace\n"
 POLL_S = 0.002
 ONE_TIMEOUT_S = 60.0
-
-
-def _wait(probe: Callable[[], bool], *, timeout: float, what: str, poll: float = POLL_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up after {timeout:.0f}s waiting for {what}")
-        time.sleep(poll)
 
 
 @dataclass
@@ -48,7 +40,7 @@ class Crosslink:
         started = time.perf_counter()
         services.file_dispatch(file_id=file.pk)
         finished = File.objects.filter(pk=file.pk, status=File.Status.SUCCESS)
-        _wait(finished.exists, timeout=ONE_TIMEOUT_S, what=f"file {file.pk}")
+        wait_for(finished.exists, timeout=ONE_TIMEOUT_S, what=f"file {file.pk}", interval=POLL_S)
         return time.perf_counter() - started
 
     def burst(self, count: int, *, timeout: float) -> float:
@@ -60,7 +52,7 @@ class Crosslink:
         ]
         done = File.objects.filter(pk__in=ids, status=File.Status.SUCCESS)
         failed = File.objects.filter(pk__in=ids, status=File.Status.FAILED)
-        _wait(lambda: done.count() == count, timeout=timeout, what="the burst", poll=0.05)
+        wait_for(lambda: done.count() == count, timeout=timeout, what="the burst", interval=0.05)
         elapsed = time.perf_counter() - started
         if failed.exists():  # pragma: no cover - a benchmark of failures measures nothing
             raise RuntimeError("files failed during the burst")
@@ -97,7 +89,9 @@ class Bare:
         key = f"bench:{uuid.uuid4().hex}"
         started = time.perf_counter()
         self._send(key=key, counter=f"{key}:n")
-        _wait(lambda: bool(self.redis.exists(key)), timeout=ONE_TIMEOUT_S, what=key)
+        wait_for(
+            lambda: bool(self.redis.exists(key)), timeout=ONE_TIMEOUT_S, what=key, interval=POLL_S
+        )
         return time.perf_counter() - started
 
     def burst(self, count: int, *, timeout: float) -> float:
@@ -105,10 +99,10 @@ class Bare:
         started = time.perf_counter()
         for i in range(count):
             self._send(key=f"{counter}:{i}", counter=counter)
-        _wait(
+        wait_for(
             lambda: int(self.redis.get(counter) or 0) >= count,
             timeout=timeout,
             what="the bare burst",
-            poll=0.05,
+            interval=0.05,
         )
         return time.perf_counter() - started

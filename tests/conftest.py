@@ -13,7 +13,8 @@ from config.testing import (  # noqa: F401 - the fixture overrides pytest-django
     celery_broker,
     django_db_modify_db_settings,
 )
-from harness.http import answers, free_port
+from harness.http import answers
+from harness.ports import free_port
 from harness.processes import A_BIN, SYSTEM_A, ManagedProcess, celery_worker
 from harness.rabbitmq import throwaway_vhost
 from harness.waiting import wait_for

@@ -21,8 +21,9 @@ from django.db import connection
 
 from config.testing import celery_broker
 from harness.chaos import RESULTS, Rig, Stack, summary_lines
+from harness.ports import free_port
 from harness.processes import REPO
-from harness.services import Postgres, RabbitMQ, Redis, free_port, workdir
+from harness.services import Postgres, RabbitMQ, Redis, workdir
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from harness.databases import throwaway_database as harness_throwaway_database
 from harness.deploy import (
     DOCKERFILES,
     ThrowawayBroker,
@@ -34,6 +35,7 @@ from harness.deploy import (
     dockerfile_instructions,
     throwaway_broker_users,
 )
+from harness.ports import free_port
 from harness.processes import A_BIN, B_BIN, SYSTEM_A, ManagedProcess
 from harness.waiting import wait_for
 
@@ -52,13 +54,6 @@ HEALTHY_TIMEOUT_S = 60
 FINISH_TIMEOUT_S = 90
 LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 GOOD_CSV = b"id,name,score\n1,ada,9.5\n2,grace,8.25\n"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def interpolate(value: str, dotenv: Mapping[str, str]) -> str:
@@ -177,13 +172,8 @@ def healthy(service: Service) -> bool:
 @pytest.fixture(scope="module")
 def throwaway_database() -> Iterator[str]:
     name = f"test_crosslink_compose_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(LOCAL_POSTGRES, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with harness_throwaway_database(LOCAL_POSTGRES, name):
         yield name
-    finally:
-        with psycopg.connect(LOCAL_POSTGRES, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass

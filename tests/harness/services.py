@@ -20,19 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from harness.ports import free_port
 from harness.processes import ManagedProcess
 from harness.waiting import wait_for
 
 POSTGRES_BIN = Path(os.environ.get("CROSSLINK_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
 RABBITMQ_BIN = Path(os.environ.get("CROSSLINK_RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
 START_TIMEOUT_S = 90
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def answers(port: int) -> bool:
