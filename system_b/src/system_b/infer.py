@@ -19,15 +19,12 @@ from datetime import date, datetime
 
 from shared_schema.payloads import ColumnSummary, ColumnType
 
-_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _DATETIME = (
-    _DATE
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
     + r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
 )
-_PATTERNS = {
-    ColumnType.DATE: re.compile(rf"(?:{_DATE}\n)*{_DATE}"),
-    ColumnType.DATETIME: re.compile(rf"(?:{_DATETIME}\n)*{_DATETIME}"),
-}
+_DATETIME_LINES = re.compile(rf"(?:{_DATETIME}\n)*{_DATETIME}")
+_NOT_DATE = str.maketrans("", "", "0123456789-\n")
 _NOT_INTEGER = str.maketrans("", "", "0123456789+-\n")
 _NOT_FLOAT = str.maketrans("", "", "0123456789+-.eE\n")
 _BOOLEANS = frozenset({"true", "false", "True", "False", "TRUE", "FALSE"})
@@ -69,15 +66,22 @@ class ColumnProfile:
         self.max: float | None = None
 
     def add(self, values: Sequence[str]) -> None:
-        present = list(filter(None, values))
-        self.nulls += len(values) - len(present)
+        nulls = values.count("")
+        present = list(filter(None, values)) if nulls else values
+        self.nulls += nulls
         if self.type is ColumnType.STRING or not present:
             return
-        joined = "\n".join(present)
-        if joined.count("\n") != len(present) - 1:  # a value with a newline in it is text
-            self._widen(ColumnType.STRING)
-            return
+        joined = None
         for candidate in _WIDER[self.type]:
+            if candidate is ColumnType.BOOLEAN:  # a set lookup each: no need for the joined text
+                if _BOOLEANS.issuperset(present):
+                    self._widen(candidate)
+                    return
+                continue
+            if joined is None:
+                joined = "\n".join(present)
+                if joined.count("\n") != len(present) - 1:  # a value with a newline is text
+                    break
             numbers = _fit(candidate, joined, present)
             if numbers is None:
                 continue
@@ -107,7 +111,7 @@ class ColumnProfile:
         )
 
 
-def _fit(kind: ColumnType, joined: str, present: list[str]) -> list[int] | list[float] | None:
+def _fit(kind: ColumnType, joined: str, present: Sequence[str]) -> list[int] | list[float] | None:
     """``None`` unless every value in ``present`` is a ``kind``; for numbers, their values.
 
     Numbers are checked by their characters (one C call over the joined batch), then by
@@ -126,9 +130,10 @@ def _fit(kind: ColumnType, joined: str, present: list[str]) -> list[int] | list[
             if joined.translate(_NOT_FLOAT):
                 return None
             return list(map(float, present))
-        if kind is ColumnType.BOOLEAN:
-            return [] if _BOOLEANS.issuperset(present) else None
-        if _PATTERNS[kind].fullmatch(joined) is None:
+        if kind is ColumnType.DATE:
+            if not _dates_shaped(joined, len(present)):
+                return None
+        elif _DATETIME_LINES.fullmatch(joined) is None:
             return None
         validate = date.fromisoformat if kind is ColumnType.DATE else datetime.fromisoformat
         # Each distinct value once: a date column repeats its values a lot.
@@ -136,3 +141,19 @@ def _fit(kind: ColumnType, joined: str, present: list[str]) -> list[int] | list[
     except ValueError:  # "1-2", "2024-02-30": the right characters, not a value
         return None
     return []
+
+
+def _dates_shaped(joined: str, count: int) -> bool:
+    """Whether ``joined`` is ``count`` lines of the form 0000-00-00, checked by position.
+
+    Every line is ten characters exactly when the newlines fall every eleventh character;
+    then the hyphens must be at 4 and 7 of each, and every other character a digit. Slicing
+    and counting are C calls over the whole batch: several times faster than a pattern.
+    """
+    return (
+        len(joined) == 11 * count - 1
+        and joined[10::11] == "\n" * (count - 1)
+        and joined[4::11] == joined[7::11] == "-" * count
+        and joined.count("-") == 2 * count
+        and not joined.translate(_NOT_DATE)
+    )

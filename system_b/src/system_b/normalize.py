@@ -10,13 +10,12 @@ failure part-way leaves no output, and a re-run of the same file replaces it.
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO
 
 from shared_schema.payloads import FileFormat
-from system_b.formats import Row
 from system_b.storage import storage_resolve, storage_write_atomic
 
 OUTPUT_PREFIX = "outputs"
@@ -55,7 +54,7 @@ class RowWriter:
     def header(self, names: list[str]) -> None:
         self._csv.writerow(names)
 
-    def rows(self, rows: list[Row]) -> None:
+    def rows(self, rows: Iterable[Sequence[str]]) -> None:
         self._csv.writerows(rows)
 
     def close(self) -> None:

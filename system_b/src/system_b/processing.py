@@ -118,13 +118,13 @@ def file_process(
                 out.header(table.header)
             for batch in table.batches:
                 if not copy:
-                    out.rows(batch)
-                for profile, values in zip(profiles, zip(*batch, strict=True), strict=True):
+                    out.rows(batch.rows())
+                for profile, values in zip(profiles, batch.columns, strict=True):
                     profile.add(values)
                 if len(samples) < SAMPLE_ROWS:
                     samples.extend(
                         tuple(value or None for value in row)
-                        for row in batch[: SAMPLE_ROWS - len(samples)]
+                        for row in batch.rows(SAMPLE_ROWS - len(samples))
                     )
                 rows += len(batch)
                 if rows >= next_report:

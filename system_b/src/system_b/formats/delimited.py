@@ -1,21 +1,27 @@
 """CSV and TSV, parsed a block of whole lines at a time.
 
-Each block of text (about 256 KiB, see ``streams.TextBlocks``) becomes one batch of rows:
+Each block of text (about 32 KiB, see ``streams.TextBlocks``) becomes one batch, held column by
+column. Two readers produce it:
 
-* a block with no quote and no carriage return is split with ``str.split`` (C code, several
-  times faster than the csv module), since then every line is one row;
-* any other block goes through the csv module, strictly, so a stray or unclosed quote fails
-  instead of silently merging rows. A quoted field that runs past the end of a block is
-  carried, with the rest of its row, into the next one.
+* the fast one splits lines without quotes with ``str.split`` and slices the fields into
+  columns (C code throughout, several times faster than the csv module); lines with a quote,
+  and the lines a quoted field runs on to, go through the csv module one record at a time;
+* the exact one reads the whole block with the csv module, strictly, so a stray or unclosed
+  quote fails instead of silently merging rows. A quoted field that runs past the end of a block
+  is carried, with the rest of its row, into the next one.
 
+The fast reader never decides that something is wrong: whenever a block is not plainly right
+(a row of the wrong width, a quote it cannot place, a lone carriage return) it hands the block
+to the exact reader, which either reads it the same way or names the problem and its line.
 Rows are checked with C-level operations (``set(map(len, ...))``); line numbers for messages
 are worked out only when something is wrong.
 """
 
 import csv
 import io
-import itertools
 from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
+from operator import contains
 
 from shared_schema.errors import (
     InconsistentRows,
@@ -24,11 +30,10 @@ from shared_schema.errors import (
     TooManyColumns,
     UnterminatedQuote,
 )
-from system_b.formats import Row, Table
+from system_b.formats import Batch, Column, Row, Table
 from system_b.infer import text_is_number
 
-Parsed = tuple[list[Row], int]
-"""Rows of one block (a blank line is an empty row) and the number of lines before the first."""
+QUOTE = '"'
 
 
 def delimited_table(
@@ -43,19 +48,49 @@ def delimited_table(
     just handed on, which is where that block's line numbers start."""
     # Bounds the memory one field can take. Process-wide; only this module sets it.
     csv.field_size_limit(max_field_chars)
-    parsed = _parsed(
-        iter(blocks), delimiter=delimiter, limit=max_field_chars, lines_before=lines_before
-    )
-    first = next((block for block in parsed if block[0]), None)
-    if first is None:
+    reader = _ExactReader(delimiter=delimiter, limit=max_field_chars, lines_before=lines_before)
+    blocks = iter(blocks)
+    for block in blocks:
+        rows, start, error = reader.read(block)
+        if rows:
+            break
+        if error is not None:
+            raise error
+    else:
+        reader.finish()
         raise NoHeader("The file has no header line.")
-    rows, start = first
     header = rows[0]
     _header_check(header, max_columns=max_columns)
-    rest: Parsed = (rows[1:], _line_of(rows, 1, start=start) - 1)
+    width = len(header)
+    rest = _widths_check(rows[1:], width=width, start=_line_of(rows, 1, start=start) - 1)
+    if error is not None:
+        raise error
     return Table(
-        header=header, batches=_checked(itertools.chain([rest], parsed), width=len(header))
+        header=header,
+        batches=_batches(
+            Batch.of_rows(rest, width=width), blocks, reader, delimiter=delimiter, width=width
+        ),
     )
+
+
+def _batches(
+    first: Batch, blocks: Iterator[str], reader: "_ExactReader", *, delimiter: str, width: int
+) -> Iterator[Batch]:
+    if len(first):
+        yield first
+    for block in blocks:
+        columns = None if reader.carrying else fast_columns(block, delimiter=delimiter, width=width)
+        if columns is not None:
+            batch = Batch(columns)
+        else:
+            rows, start, error = reader.read(block)
+            rows = _widths_check(rows, width=width, start=start)  # an earlier row's problem first
+            if error is not None:
+                raise error
+            batch = Batch.of_rows(rows, width=width)
+        if len(batch):
+            yield batch
+    reader.finish()
 
 
 def _header_check(header: Row, *, max_columns: int) -> None:
@@ -73,37 +108,157 @@ def _header_check(header: Row, *, max_columns: int) -> None:
         )
 
 
-def _parsed(
-    blocks: Iterator[str], *, delimiter: str, limit: int, lines_before: Callable[[], int]
-) -> Iterator[Parsed]:
-    carry, carry_start = "", 0
-    header_read = False
-    for block in blocks:
-        text, start = (carry + block, carry_start) if carry else (block, lines_before())
-        if header_read and not carry and '"' not in text and "\r" not in text:
-            lines = text.split("\n")
-            if not lines[-1]:
-                lines.pop()
-            if "" not in lines:  # blank lines are not rows: leave them to the csv module
-                yield list(map(str.split, lines, itertools.repeat(delimiter))), start
-                continue
-        rows, carry, error = _csv_parse(text, delimiter=delimiter)
-        header_read = header_read or bool(rows)
-        yield rows, start  # checked first: a problem in an earlier row is reported first
+# --- The fast reader --------------------------------------------------------------------------
+
+
+def fast_columns(text: str, *, delimiter: str, width: int) -> list[Column] | None:
+    """The columns of ``text`` (whole lines, blank lines skipped), or ``None`` for the exact
+    reader to read it: the fast reader never names a problem, and it declines any block it
+    cannot read exactly as the csv module would."""
+    if "\r" in text:
+        # CRLF line ends are the common case; a lone \r, or one inside a quoted field (which
+        # the csv module keeps), is left to the exact reader.
+        if QUOTE in text or text.count("\r") != text.count("\r\n"):
+            return None
+        text = text.replace("\r\n", "\n")
+    if QUOTE not in text:
+        return _split(text, delimiter=delimiter, width=width)
+    if text.startswith("\n") or "\n\n" in text:
+        return None  # blank lines, perhaps inside a quoted field: rare, left to the csv module
+    # Lines with a quote go through the csv module one record at a time; the plain lines
+    # around them are split together, and the records put back in their places.
+    plain: list[str] = []
+    records: list[tuple[int, Row]] = []  # (plain rows before it, the record)
+    rows_before = taken = 0
+    while (quote := text.find(QUOTE, taken)) != -1:
+        # The record holding the quote starts at its line. Each quote opens or closes a quoted
+        # field (a doubled quote closes and reopens one), so while the quotes so far are odd in
+        # number, the record runs on to the next line.
+        start = text.rfind("\n", taken, quote) + 1 or taken
+        end = _line_end(text, quote)
+        odd = text.count(QUOTE, start, end) % 2
+        while odd:
+            if end == len(text):
+                return None  # the record runs on into the next block
+            after = end + 1
+            end = _line_end(text, after)
+            odd ^= text.count(QUOTE, after, end) % 2
+        record = _record(text[start:end], delimiter=delimiter, width=width)
+        if record is None:
+            return None
+        plain.append(text[taken:start])
+        rows_before += plain[-1].count("\n")
+        records.append((rows_before, record))
+        taken = end + 1
+    plain.append(text[taken:])
+    columns = _split("".join(plain), delimiter=delimiter, width=width)
+    if columns is None:
+        return None
+    return [_interleave(column, records, index) for index, column in enumerate(columns)]
+
+
+def _interleave(column: Column, records: list[tuple[int, Row]], index: int) -> Column:
+    """``column`` with field ``index`` of each record put back where the record was."""
+    out: Column = []
+    done = 0
+    for position, record in records:
+        out += column[done:position]
+        out.append(record[index])
+        done = position
+    out += column[done:]
+    return out
+
+
+def _line_end(text: str, position: int) -> int:
+    """Where the line holding ``position`` ends: its newline, or the end of the text."""
+    end = text.find("\n", position)
+    return len(text) if end == -1 else end
+
+
+def _split(text: str, *, delimiter: str, width: int) -> list[Column] | None:
+    """Lines without quotes as columns, if every line holds ``width - 1`` delimiters.
+
+    One ``split`` at the delimiter does all the work: if every line has the right number of
+    fields, the n - 1 newlines fall exactly into every (width - 1)th piece (the last field of a
+    line, a newline, the first field of the next), and those pieces are split once more.
+    Checking that they all hold a newline is what proves every line's width.
+    """
+    if text.startswith("\n") or "\n\n" in text:  # blank lines are not rows
+        text = "\n".join(filter(None, text.split("\n")))
+    elif text.endswith("\n"):
+        text = text[:-1]
+    if not text:
+        return [[] for _ in range(width)]
+    if width == 1:
+        return None if delimiter in text else [text.split("\n")]
+    lines, step = text.count("\n") + 1, width - 1
+    pieces = text.split(delimiter)
+    if len(pieces) != lines * step + 1:
+        return None
+    joins = pieces[step:-1:step]
+    if not all(map(contains, joins, repeat("\n"))):
+        return None
+    # The last field of a line, the first of the next, the last of that one, ...
+    halves = "\n".join(joins).split("\n") if joins else []
+    first = [pieces[0]]
+    first += halves[1::2]
+    last = halves[0::2]
+    last.append(pieces[-1])
+    return [first, *(pieces[i::step] for i in range(1, step)), last]
+
+
+def _record(text: str, *, delimiter: str, width: int) -> Row | None:
+    """The one row ``text`` holds, if it holds exactly one of ``width`` fields."""
+    try:
+        rows = list(csv.reader([text], delimiter=delimiter, strict=True))
+    except csv.Error:
+        return None
+    return rows[0] if len(rows) == 1 and len(rows[0]) == width else None
+
+
+# --- The exact reader -------------------------------------------------------------------------
+
+
+class _ExactReader:
+    """The csv module over whole blocks, carrying a row whose quoted field is still open."""
+
+    def __init__(self, *, delimiter: str, limit: int, lines_before: Callable[[], int]) -> None:
+        self._delimiter = delimiter
+        self._limit = limit
+        self._lines_before = lines_before
+        self._carry = ""
+        self._carry_start = 0
+
+    @property
+    def carrying(self) -> bool:
+        return bool(self._carry)
+
+    def read(self, block: str) -> tuple[list[Row], int, ProcessingError | None]:
+        """The rows of ``block`` (a blank line is an empty row), the number of lines before
+        the first, and the problem that stopped the reading, if one did: to be raised once the
+        rows before it are checked, so a problem in an earlier row is reported first."""
+        if self._carry:
+            text, start = self._carry + block, self._carry_start
+        else:
+            text, start = block, self._lines_before()
+        rows, carry, error = _csv_parse(text, delimiter=self._delimiter)
         if error is not None:
             exc, line = error
-            raise _csv_error(exc, line=start + line, rows=rows, start=start, limit=limit)
+            problem = _csv_error(exc, line=start + line, rows=rows, start=start, limit=self._limit)
+            return rows, start, problem
+        self._carry = carry
         if carry:
-            carry_start = start + text.count("\n") - carry.count("\n")
-            if len(carry) > limit:
-                raise UnterminatedQuote(
-                    f"A field of the row on line {carry_start + 1} runs past {limit:,} "
-                    "characters, which usually means a quote that is never closed."
-                )
-    if carry:
-        raise UnterminatedQuote(
-            f"The quoted field on line {carry_start + 1} is never closed: the file ends inside it."
-        )
+            self._carry_start = start + text.count("\n") - carry.count("\n")
+            if len(carry) > self._limit:
+                return rows, start, _field_too_long(line=self._carry_start + 1, limit=self._limit)
+        return rows, start, None
+
+    def finish(self) -> None:
+        if self._carry:
+            raise UnterminatedQuote(
+                f"The quoted field on line {self._carry_start + 1} is never closed: "
+                "the file ends inside it."
+            )
 
 
 def _csv_parse(text: str, *, delimiter: str) -> tuple[list[Row], str, tuple[csv.Error, int] | None]:
@@ -127,12 +282,6 @@ def _from_line(text: str, index: int) -> str:
     for _ in range(index):
         position = text.index("\n", position) + 1
     return text[position:]
-
-
-def _checked(parsed: Iterator[Parsed], *, width: int) -> Iterator[list[Row]]:
-    for rows, start in parsed:
-        if checked := _widths_check(rows, width=width, start=start):
-            yield checked
 
 
 def _widths_check(rows: list[Row], *, width: int, start: int) -> list[Row]:
@@ -161,13 +310,17 @@ def _csv_error(
 ) -> ProcessingError:
     problem = str(exc)
     if "field limit" in problem:
-        return UnterminatedQuote(
-            f"A field of the row on line {_line_of(rows, len(rows), start=start)} runs past "
-            f"{limit:,} characters, which usually means a quote that is never closed."
-        )
+        return _field_too_long(line=_line_of(rows, len(rows), start=start), limit=limit)
     if "expected after" in problem:
         return UnterminatedQuote(
             f"Line {line} has a quote in the middle of a field ({problem}): a quote inside a "
             'quoted field must be doubled ("").'
         )
     return InconsistentRows(f"Line {line} cannot be read as a table row: {problem}.")
+
+
+def _field_too_long(*, line: int, limit: int) -> UnterminatedQuote:
+    return UnterminatedQuote(
+        f"A field of the row on line {line} runs past {limit:,} characters, which usually "
+        "means a quote that is never closed."
+    )

@@ -14,7 +14,7 @@ from shared_schema.errors import (
     NoHeader,
     TooManyColumns,
 )
-from system_b.formats import Row, Table
+from system_b.formats import Batch, Row, Table
 
 BATCH_ROWS = 1024
 
@@ -47,7 +47,7 @@ def _batches(
     numbered: Iterator[tuple[int, str]],
     *,
     header: list[str],
-) -> Iterator[list[Row]]:
+) -> Iterator[Batch]:
     keys = first.keys()
     rows: list[Row] = [_row(first, header)]
     for number, line in numbered:
@@ -63,10 +63,10 @@ def _batches(
                 )
         rows.append(_row(obj, header))
         if len(rows) >= BATCH_ROWS:
-            yield rows
+            yield Batch.of_rows(rows, width=len(header))
             rows = []
     if rows:
-        yield rows
+        yield Batch.of_rows(rows, width=len(header))
 
 
 def _object(line: str, number: int) -> dict[str, object]:
