@@ -104,6 +104,14 @@ test-unit: setup ## Unit tests of each package, each in its own environment
 	cd system_b && .venv/bin/python -m pytest $(PYTEST_FLAGS)
 	cd system_a && .venv/bin/python -m pytest $(PYTEST_FLAGS)
 
+# make setup's environments use the default Python (3.11); these are the newer ones crosslink
+# supports, each given its own environments under var/pythons/ and the unit tests.
+OTHER_PYTHONS ?= 3.12 3.13
+
+.PHONY: test-pythons
+test-pythons: | $(UV) ## Unit tests again on each newer supported Python (OTHER_PYTHONS="3.12 3.13")
+	bash scripts/test_pythons.sh $(OTHER_PYTHONS)
+
 # The browser test drives Debian's Chromium through Playwright; Playwright's own browser
 # download is never used.
 CHROMIUM := /usr/bin/chromium
@@ -144,7 +152,7 @@ test-chaos: setup ## The fault tests with a smaller batch (CHAOS_TEST_FILES per 
 	CROSSLINK_CHAOS_FILES=$(CHAOS_TEST_FILES) $(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS)
 
 .PHONY: test
-test: lint test-unit test-integration test-chaos ## Set up and run every test (what CI runs)
+test: lint test-unit test-pythons test-integration test-chaos ## Set up and run every test (what CI runs)
 
 # --- Benchmarks -------------------------------------------------------------------------------
 
