@@ -49,12 +49,13 @@ system_%/.venv/.synced: system_%/requirements-dev.lock system_%/pyproject.toml s
 setup: system_a/.venv/.synced system_b/.venv/.synced ## Create both systems' environments from their lock files
 
 .PHONY: lock
-lock: | $(UV) ## Re-resolve the lock files after changing a pyproject.toml
+lock: | $(UV) ## Re-resolve the lock files after changing a pyproject.toml or the build backend
 	for s in system_a system_b; do \
 		$(UV) pip compile $(LOCK_FLAGS) $$s/pyproject.toml -o $$s/requirements.lock; \
 		$(UV) pip compile $(LOCK_FLAGS) --extra dev -c $$s/requirements.lock $$s/pyproject.toml \
 			-o $$s/requirements-dev.lock; \
 	done
+	$(UV) pip compile $(LOCK_FLAGS) deploy/requirements-build.in -o deploy/requirements-build.lock
 
 # --- Demo -------------------------------------------------------------------------------------
 

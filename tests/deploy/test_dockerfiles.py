@@ -2,10 +2,13 @@
 build argument, installs exactly its lock file, runs as a non-root user, and every command the
 image or the compose file runs exists in that system's environment and lock file. No engine."""
 
+import functools
 import json
 import re
 import shlex
 import subprocess
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -126,21 +129,83 @@ def test_the_image_builds_in_stages_from_the_base_image_build_argument(system: s
     assert all(f.split()[0] == "${BASE_IMAGE}" for f in froms)
 
 
+def pip_runs(system: str) -> list[str]:
+    """Each pip command the Dockerfile runs (RUN lines split on ``&&``)."""
+    runs = [i.arguments for i in dockerfile_instructions(DOCKERFILES[system]) if i.keyword == "RUN"]
+    return [part.strip() for run in runs for part in run.split("&&") if "/bin/pip " in part]
+
+
 @pytest.mark.parametrize("system", ["a", "b"])
 def test_the_image_installs_its_own_lock_file_with_hashes_and_nothing_resolved(
     system: str,
 ) -> None:
-    instructions = dockerfile_instructions(DOCKERFILES[system])
-    copies = [i.arguments for i in instructions if i.keyword == "COPY"]
-    assert f"system_{system}/requirements.lock /tmp/requirements.lock" in copies
-    installs = [
-        i.arguments for i in instructions if i.keyword == "RUN" and "pip install" in i.arguments
+    copies = [
+        i.arguments for i in dockerfile_instructions(DOCKERFILES[system]) if i.keyword == "COPY"
     ]
-    locked = [a for a in installs if "-r /tmp/requirements.lock" in a]
-    assert locked, "no install from the lock file"
-    assert all("--require-hashes" in a and "--no-deps" in a for a in locked)
-    # Everything else installed is the project's own code, without dependencies.
-    assert all("--no-deps" in a and "/src/" in a for a in installs if a not in locked)
+    assert f"system_{system}/requirements.lock /tmp/requirements.lock" in copies
+    assert "deploy/requirements-build.lock /tmp/requirements-build.lock" in copies
+    installs = [run for run in pip_runs(system) if " install " in run]
+    locked = [run for run in installs if " -r /tmp/requirements" in run]
+    assert {run.split(" -r ")[1] for run in locked} == {
+        "/tmp/requirements.lock",  # the runtime environment
+        "/tmp/requirements-build.lock",  # the build backend, in a stage-only environment
+    }
+    assert all("--require-hashes" in run and "--no-deps" in run for run in locked)
+    # Everything else installed is the project's own code: wheels built here, nothing fetched.
+    assert all(
+        "--no-deps" in run and "--no-index" in run and "/tmp/wheels/" in run
+        for run in installs
+        if run not in locked
+    )
+
+
+@pytest.mark.parametrize("system", ["a", "b"])
+def test_the_images_own_packages_are_built_by_the_locked_backend_without_isolation(
+    system: str,
+) -> None:
+    wheels = [run for run in pip_runs(system) if " wheel " in run]
+    assert wheels, "the project's packages are not built as wheels"
+    for run in wheels:
+        assert run.startswith("/opt/build/bin/pip ")  # the environment of the build lock
+        assert "--no-build-isolation" in run
+        assert "--no-deps" in run
+
+
+def test_the_build_backend_lock_builds_every_package_the_images_install(tmp_path: Path) -> None:
+    """What the images' build stage runs, here: a venv from the build lock alone builds the
+    project's packages, and they install with no index at all."""
+    build, runtime, wheels = tmp_path / "build", tmp_path / "runtime", tmp_path / "wheels"
+    for venv in (build, runtime):
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(build / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
+    lock = REPO / "deploy" / "requirements-build.lock"
+    run = functools.partial(subprocess.run, check=True, timeout=300, capture_output=True)
+    run([*pip, "install", "--no-cache-dir", "--require-hashes", "--no-deps", "-r", str(lock)])
+    packages = [str(REPO / "shared_schema"), str(REPO / "system_b")]
+    run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(wheels), *packages])
+    built = sorted(wheel.name.split("-")[0] for wheel in wheels.glob("*.whl"))
+    assert built == ["crosslink_shared_schema", "crosslink_system_b"]
+    run(
+        [
+            str(runtime / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            *map(str, wheels.glob("*.whl")),
+        ]
+    )
+
+
+def test_the_build_backend_pinned_by_the_packages_is_the_locked_one() -> None:
+    locked = re.search(
+        r"^hatchling==(\S+)", (REPO / "deploy" / "requirements-build.lock").read_text(), re.M
+    )
+    assert locked is not None
+    for package in ("shared_schema", "system_b"):
+        pyproject = tomllib.loads((REPO / package / "pyproject.toml").read_text())
+        assert pyproject["build-system"]["requires"] == [f"hatchling=={locked.group(1)}"]
 
 
 @pytest.mark.parametrize("system", ["a", "b"])
