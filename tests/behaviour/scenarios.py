@@ -129,16 +129,25 @@ def link_without_queue(lab: Lab, tag: str) -> Observation:
 # --- 2, 3. what an errback receives -----------------------------------------------------------
 
 
+def fail_with_errback(
+    lab: Lab, tag: str, sid: str, errback: str, *, immutable: bool = False
+) -> tuple[str, Events]:
+    """remote.fail with the caller's ``errback`` as link_error, once the errback has run: the
+    remote task's id and what the workers reported."""
+    rid = f"{tag}-remote"
+    signature = cb(lab, sid, errback, tag, immutable=immutable)
+    lab.send("remote.fail", "boom", scenario=sid, task_id=rid, link_error=signature)
+    lab.wait_events(tag, "the errback", errback_fired(errback))
+    return rid, settle(lab, tag, sid)
+
+
 @scenario("2a", "immutable .si() errback")
 def errback_immutable(lab: Lab, tag: str) -> Observation:
     """An errback built with .si(): the remote worker cannot run it (not registered there), so it
     forwards it as a message. Immutable: it receives only its own arguments, nothing about the
     failure (self.request.parent_id still names the failed task, see 5)."""
-    rid = f"{tag}-remote"
-    errback = cb(lab, "2a", "caller.on_error_immutable", tag, immutable=True)
-    lab.send("remote.fail", "boom", scenario="2a", task_id=rid, link_error=errback)
-    lab.wait_events(tag, "the errback", errback_fired("caller.on_error_immutable"))
-    ran = started(settle(lab, tag, "2a"), "caller.on_error_immutable")
+    rid, events = fail_with_errback(lab, tag, "2a", "caller.on_error_immutable", immutable=True)
+    ran = started(events, "caller.on_error_immutable")
     return Observation(f"caller ran it x{len(ran)}, args={args_of(ran[0], rid)}")
 
 
@@ -146,11 +155,7 @@ def errback_immutable(lab: Lab, tag: str) -> Observation:
 def errback_mutable(lab: Lab, tag: str) -> Observation:
     """The same errback built with .s(): forwarded with the failed task's id as its first
     argument, from which it reads the exception in the result backend."""
-    rid = f"{tag}-remote"
-    errback = cb(lab, "2b", "caller.on_error", tag)
-    lab.send("remote.fail", "boom", scenario="2b", task_id=rid, link_error=errback)
-    lab.wait_events(tag, "the errback", errback_fired("caller.on_error"))
-    events = settle(lab, tag, "2b")
+    rid, events = fail_with_errback(lab, tag, "2b", "caller.on_error")
     ran = started(events, "caller.on_error")
     return Observation(
         f"caller ran it x{len(ran)}, args={args_of(ran[0], rid)}",
@@ -163,11 +168,7 @@ def errback_in_process_style(lab: Lab, tag: str) -> Observation:
     """Celery's docs show errbacks taking (request, exc, traceback). Those arguments exist only
     when the errback runs inside the failing worker. Not registered there, it is forwarded like
     any other errback, with just the failed task's id, and fails on the caller."""
-    rid = f"{tag}-remote"
-    errback = cb(lab, "3", "caller.on_error_in_process_style", tag)
-    lab.send("remote.fail", "boom", scenario="3", task_id=rid, link_error=errback)
-    lab.wait_events(tag, "the errback", errback_fired("caller.on_error_in_process_style"))
-    events = settle(lab, tag, "3")
+    _, events = fail_with_errback(lab, tag, "3", "caller.on_error_in_process_style")
     ran = runs(events, "caller.on_error_in_process_style")
     failed = of_kind(events, "failed", "caller.on_error_in_process_style")
     how = f"failed with {failed[0]['exc_type']}" if failed else "succeeded"
