@@ -246,6 +246,19 @@ def test_a_value_with_a_newline_makes_its_column_a_string(
     assert types(result)["n"] == ColumnType.STRING
 
 
+def test_integers_of_up_to_18_digits_fit_64_bits_and_longer_ones_make_a_float_column(
+    stored: Store, storage_root: Path
+) -> None:
+    longest = "9" * 18
+    content = f"short,long\n-{longest},1\n{longest},1{'0' * 18}\n".encode()
+
+    result = run(stored(content), storage_root)
+
+    assert types(result) == {"short": ColumnType.INTEGER, "long": ColumnType.FLOAT}
+    assert (result.columns[0].min, result.columns[0].max) == (-float(longest), float(longest))
+    assert (result.columns[1].min, result.columns[1].max) == (1.0, 1e18)
+
+
 def test_types_widen_across_batches_of_a_large_file(stored: Store, storage_root: Path) -> None:
     content = b"n\n" + b"1\n" * 50_000 + b"2.5\n" + b"3\n" * 10
 

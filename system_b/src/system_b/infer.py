@@ -66,9 +66,9 @@ class ColumnProfile:
         self.max: float | None = None
 
     def add(self, values: Sequence[str]) -> None:
-        nulls = values.count("")
-        present = list(filter(None, values)) if nulls else values
-        self.nulls += nulls
+        # all() tests each value's truth, which is cheaper than comparing it with "".
+        present = values if all(values) else list(filter(None, values))
+        self.nulls += len(values) - len(present)
         if self.type is ColumnType.STRING or not present:
             return
         joined = None
@@ -85,11 +85,15 @@ class ColumnProfile:
             numbers = _fit(candidate, joined, present)
             if numbers is None:
                 continue
+            if not numbers:  # not a number type
+                self._widen(candidate)
+                return
+            low, high = min(numbers), max(numbers)
+            if candidate is ColumnType.INTEGER and not -INTEGER_LIMIT < low <= high < INTEGER_LIMIT:
+                continue  # too long for 64 bits: a float column
             self._widen(candidate)
-            if numbers:
-                low, high = float(min(numbers)), float(max(numbers))
-                self.min = low if self.min is None else min(self.min, low)
-                self.max = high if self.max is None else max(self.max, high)
+            self.min = float(low) if self.min is None else min(self.min, float(low))
+            self.max = float(high) if self.max is None else max(self.max, float(high))
             return
         self._widen(ColumnType.STRING)
 
@@ -122,10 +126,7 @@ def _fit(kind: ColumnType, joined: str, present: Sequence[str]) -> list[int] | l
         if kind is ColumnType.INTEGER:
             if joined.translate(_NOT_INTEGER):
                 return None
-            integers = list(map(int, present))
-            if min(integers) <= -INTEGER_LIMIT or max(integers) >= INTEGER_LIMIT:
-                return None
-            return integers
+            return list(map(int, present))
         if kind is ColumnType.FLOAT:
             if joined.translate(_NOT_FLOAT):
                 return None
