@@ -1,3 +1,4 @@
+import codecs
 import gzip
 import hashlib
 import json
@@ -330,6 +331,35 @@ def test_a_rerun_overwrites_the_output_and_leaves_nothing_else_behind(
     assert first == second
     out_dir = (storage_root / str(first.output_key)).parent
     assert [p.name for p in out_dir.iterdir()] == [Path(str(first.output_key)).name]
+
+
+def test_a_stored_file_already_in_the_normalized_form_is_its_own_output_not_a_copy(
+    stored: Store, storage_root: Path
+) -> None:
+    request = stored(b"a,b\r\n1,2\r\n")
+
+    result = run(request, storage_root)
+
+    output = storage_root / str(result.output_key)
+    assert output.stat().st_ino == (storage_root / request.storage_key).stat().st_ino
+    assert output.read_bytes() == b"a,b\r\n1,2\r\n"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [codecs.BOM_UTF8 + b"a,b\n1,2\n", gzip.compress(b"a,b\n1,2\n")],
+    ids=["byte order mark", "gzip"],
+)
+def test_a_comma_separated_file_stored_otherwise_gets_an_output_of_its_own(
+    stored: Store, storage_root: Path, content: bytes
+) -> None:
+    request = stored(content)
+
+    result = run(request, storage_root)
+
+    output = storage_root / str(result.output_key)
+    assert output.stat().st_ino != (storage_root / request.storage_key).stat().st_ino
+    assert output.read_bytes() == b"a,b\n1,2\n"
 
 
 def test_a_file_that_fails_part_way_leaves_no_output(stored: Store, storage_root: Path) -> None:

@@ -1,9 +1,16 @@
+import errno
+import os
 from pathlib import Path
 
 import pytest
 
 from shared_schema.errors import FileMissing, StorageKeyOutsideRoot
-from system_b.storage import storage_open_input, storage_resolve, storage_write_atomic
+from system_b.storage import (
+    storage_link_atomic,
+    storage_open_input,
+    storage_resolve,
+    storage_write_atomic,
+)
 
 
 @pytest.mark.parametrize("key", ["../secret", "uploads/../../secret", "/etc/passwd", "", "a\x00b"])
@@ -61,3 +68,37 @@ def test_an_interrupted_atomic_write_leaves_the_old_file_and_no_temporary(
 
     assert target.read_bytes() == b"old"
     assert [p.name for p in storage_root.iterdir()] == ["x.csv"]
+
+
+def test_a_link_makes_the_key_the_same_file_and_replaces_what_was_there(storage_root: Path) -> None:
+    (storage_root / "in.csv").write_bytes(b"a\n1\n")
+    (storage_root / "out").mkdir()
+    (storage_root / "out" / "x.csv").write_bytes(b"old")
+
+    storage_link_atomic(root=storage_root, key="out/x.csv", source="in.csv")
+
+    linked = storage_root / "out" / "x.csv"
+    assert linked.stat().st_ino == (storage_root / "in.csv").stat().st_ino
+    assert sorted(p.name for p in (storage_root / "out").iterdir()) == ["x.csv"]
+
+
+def test_where_the_file_system_cannot_link_the_key_becomes_a_copy(
+    storage_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (storage_root / "in.csv").write_bytes(b"a\n1\n")
+
+    def cross_device(*_: object) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", cross_device)
+    storage_link_atomic(root=storage_root, key="out/x.csv", source="in.csv")
+
+    copied = storage_root / "out" / "x.csv"
+    assert copied.read_bytes() == b"a\n1\n"
+    assert copied.stat().st_ino != (storage_root / "in.csv").stat().st_ino
+    assert sorted(p.name for p in (storage_root / "out").iterdir()) == ["x.csv"]
+
+
+def test_a_link_refuses_a_source_outside_the_root(storage_root: Path) -> None:
+    with pytest.raises(StorageKeyOutsideRoot):
+        storage_link_atomic(root=storage_root, key="out/x.csv", source="../elsewhere.csv")

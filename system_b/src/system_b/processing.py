@@ -11,6 +11,7 @@ memory does not grow with the file. The pieces:
 ``normalize`` the UTF-8 CSV copy, written atomically
 """
 
+import contextlib
 import gc
 import gzip
 import io
@@ -32,7 +33,7 @@ from system_b.formats import Table
 from system_b.formats.delimited import delimited_table
 from system_b.formats.jsonl import jsonl_table
 from system_b.infer import ColumnProfile
-from system_b.normalize import OUTPUT_FORMAT, output_key_for, output_write
+from system_b.normalize import OUTPUT_FORMAT, output_key_for, output_link, output_write
 from system_b.storage import storage_open_input
 from system_b.streams import READ_BYTES, HashingReader, TextBlocks, gzip_read, text_lines
 
@@ -95,30 +96,38 @@ def file_process(
         sample = gzip_read(stream, SAMPLE_BYTES)
         detected = detect_text(sample, at_eof=len(sample) < SAMPLE_BYTES)
         output_key = output_key_for(root=storage_root, key=request.storage_key)
-        # A file that already is comma-separated UTF-8 is its own normalized form: copying its
-        # text is much cheaper than writing every row again.
+        # A file that already is comma-separated UTF-8 is its own normalized form: its text is
+        # copied rather than written again row by row. Stored as it is (no gzip, no byte order
+        # mark), it is not even copied: the output becomes a link to it once it is read.
         copy = detected.format is FileFormat.CSV and detected.delimiter == ","
+        link = copy and not compressed and detected.encoding == "utf-8"
         samples: list[tuple[str | None, ...]] = []
         rows = next_report = 0
 
         def progress() -> ProcessingProgress:
             return ProcessingProgress(bytes_read=hashing.bytes_read, bytes_total=size, rows=rows)
 
-        with output_write(root=storage_root, key=output_key) as out:
+        with contextlib.ExitStack() as stack:
+            out = (
+                None
+                if link
+                else stack.enter_context(output_write(root=storage_root, key=output_key))
+            )
             blocks = TextBlocks(
                 stream,
                 first=detected.sample,
                 max_line_bytes=max_line_bytes,
                 max_text_bytes=max_bytes,
-                copy_to=out.copy if copy else None,
+                copy_to=out.copy if out is not None and copy else None,
             )
             table = _table(detected, blocks, max_columns=max_columns, max_line_bytes=max_line_bytes)
             profiles = [ColumnProfile(name) for name in table.header]
-            if not copy:
-                out.header(table.header)
+            rewrite = None if copy else out
+            if rewrite is not None:
+                rewrite.header(table.header)
             for batch in table.batches:
-                if not copy:
-                    out.rows(batch.rows())
+                if rewrite is not None:
+                    rewrite.rows(batch.rows())
                 for profile, values in zip(profiles, batch.columns, strict=True):
                     profile.add(values)
                 if len(samples) < SAMPLE_ROWS:
@@ -133,6 +142,8 @@ def file_process(
         # Whatever follows the text (a gzip trailer) is part of the file and of its checksum.
         while buffered.read(READ_BYTES):
             pass
+        if link:
+            output_link(root=storage_root, key=output_key, source=request.storage_key)
     on_progress(progress())
     return ProcessingResult(
         storage_key=request.storage_key,

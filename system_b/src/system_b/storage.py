@@ -1,13 +1,17 @@
 """The shared storage volume, as System B sees it: keys resolve inside one root, or not at all."""
 
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 from shared_schema.errors import FileMissing, StorageKeyOutsideRoot
+
+LINK_FALLBACK_CHUNK = 1024 * 1024
 
 
 def storage_resolve(*, root: Path, key: str) -> Path:
@@ -50,4 +54,29 @@ def storage_write_atomic(*, root: Path, key: str) -> Iterator[IO[bytes]]:
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def storage_link_atomic(*, root: Path, key: str, source: str) -> None:
+    """Make ``key`` the same file as the stored ``source``, replacing what ``key`` was at once.
+
+    A hard link: the bytes are already on disk (System A synced them when it stored the upload),
+    so nothing is written or synced again. Stored files are never changed in place, so sharing
+    them is safe. Where the file system cannot link (another mount, no support), a copy is
+    written through ``storage_write_atomic`` instead.
+    """
+    source_path = storage_resolve(root=root, key=source)
+    path = storage_resolve(root=root, key=key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        os.link(source_path, tmp)
+    except OSError:
+        with storage_write_atomic(root=root, key=key) as out, source_path.open("rb") as data:
+            shutil.copyfileobj(data, out, LINK_FALLBACK_CHUNK)
+        return
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
