@@ -196,26 +196,27 @@ def _file_finish(
     error_code: str = "",
     error_message: str = "",
 ) -> Transition:
-    """PROCESSING -> ``status``, for the current attempt only: the one guard both outcomes share."""
-    with transaction.atomic():
-        file = File.objects.select_for_update().get(pk=file_id)
-        if not _is_current_attempt(file, task_id=task_id, action=f"mark {status.label.lower()}"):
-            return Transition(applied=False, found=File.Status(file.status))
-        file.status = status
-        file.result = result
-        file.error_code = error_code
-        file.error_message = error_message
-        file.finished_at = timezone.now()
-        file.save(
-            update_fields=[
-                "status",
-                "result",
-                "error_code",
-                "error_message",
-                "finished_at",
-                "updated_at",
-            ]
-        )
+    """PROCESSING -> ``status``, for the current attempt only: the one guard both outcomes share.
+
+    One guarded UPDATE, not a locking read and a save: the state and the attempt's task id are
+    in the WHERE clause, which PostgreSQL re-checks on the row it locks, so a duplicate or a
+    racing callback updates nothing. Only then is the row read, to say what was found.
+    """
+    now = timezone.now()
+    applied = File.objects.filter(
+        pk=file_id, status=File.Status.PROCESSING, task_id=task_id
+    ).update(
+        status=status,
+        result=result,
+        error_code=error_code,
+        error_message=error_message,
+        finished_at=now,
+        updated_at=now,
+    )
+    if not applied:
+        file = File.objects.get(pk=file_id)
+        _is_current_attempt(file, task_id=task_id, action=f"mark {status.label.lower()}")
+        return Transition(applied=False, found=File.Status(file.status))
     return Transition(applied=True, found=File.Status.PROCESSING)
 
 
