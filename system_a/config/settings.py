@@ -179,7 +179,12 @@ CELERY_DB_REUSE_MAX = env_int("CROSSLINK_DB_REUSE_MAX", default=1000)
 # Callbacks are idempotent (guarded by state and attempt), so a redelivery after a crash is safe.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A's tasks are short (one guarded UPDATE), so each worker process may hold a few messages
+# (Celery's default, 4) instead of waiting out a broker round trip between callbacks. Held
+# messages are unacknowledged: if the worker dies they are redelivered, not lost (past the
+# queue's delivery limit, dead-lettered, and the sweeper applies B's stored outcome).
+# https://docs.celeryq.dev/en/stable/userguide/optimizing.html#prefetch-limits
+CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_WORKER_SEND_TASK_EVENTS = True
 # No "task-sent" event: it is one more confirmed publish on every dispatch, and Flower already
 # learns of each task from the worker's own events (received, started, succeeded, failed).

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import kombu.pools
 import pytest
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-never-used-outside-pytest")
@@ -41,6 +42,9 @@ def celery_broker(url: str) -> Iterator[None]:
             app._pool.force_close_all()  # type: ignore[attr-defined]
         app._pool = None  # type: ignore[attr-defined]
         app.amqp._producer_pool = None  # type: ignore[attr-defined]
+        # kombu keeps its pools in a registry keyed by URL: without this, the next use of the
+        # same URL gets the pool closed above ("Acquire on closed pool").
+        kombu.pools.reset()
 
     original_conf = app.conf.broker_url
     original_env = os.environ.get("CELERY_BROKER_URL")

@@ -45,10 +45,13 @@ def file_create(
     owner: User | None = None,
     storage_root: Path | None = None,
 ) -> File:
-    """Store ``upload`` and record it PENDING; it is sent to System B once the commit lands.
+    """Store ``upload``, record it as its first attempt, and send it once the commit lands.
 
-    Sending after commit means System B (and A's callbacks) can never see a file the database
-    does not have yet. If sending fails, the file stays PENDING and the sweeper sends it later.
+    The row is inserted PROCESSING with the attempt's task id already set (one transaction, not
+    an insert and then a dispatch), so a callback arriving within milliseconds finds the attempt
+    it belongs to. Sending after commit means System B (and A's callbacks) can never see a file
+    the database does not have yet. If sending fails, the attempt is rolled back to PENDING and
+    the sweeper sends it later.
     """
     size = upload.size or 0
     if size == 0:
@@ -58,7 +61,9 @@ def file_create(
             f"The file is {size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,} bytes."
         )
     root = storage_root or settings.STORAGE_ROOT
+    # Durable (written, fsync'd, renamed) before the row that points at it commits.
     key = storage_save_upload(upload=upload, root=root)
+    task_id = str(uuid.uuid4())
     try:
         with transaction.atomic():
             file = File.objects.create(
@@ -66,12 +71,25 @@ def file_create(
                 original_name=(upload.name or "upload")[:255],
                 storage_key=key,
                 size_bytes=size,
+                status=File.Status.PROCESSING,
+                task_id=task_id,
+                attempts=1,
+                dispatched_at=timezone.now(),
             )
-            file_dispatch_on_commit(file_id=file.pk)
+            transaction.on_commit(lambda: _file_send_on_commit(file=file, task_id=task_id))
     except BaseException:
         storage_delete(key=key, root=root)  # no record, so no stored bytes either
         raise
     return file
+
+
+def _file_send_on_commit(*, file: File, task_id: str) -> None:
+    # A broker outage is logged, not raised: the upload itself succeeded, the file is PENDING
+    # again and the sweeper sends it. The caller's copy is refreshed to say so.
+    try:
+        _file_send(file=file, task_id=task_id)
+    except Exception:  # noqa: BLE001 - logged by _file_send
+        file.refresh_from_db(fields=["status", "task_id", "attempts", "updated_at"])
 
 
 def file_dispatch(*, file_id: int) -> Transition:
@@ -81,27 +99,42 @@ def file_dispatch(*, file_id: int) -> Transition:
     even a callback that arrives within milliseconds finds the attempt it belongs to. If the
     publish fails, the attempt is rolled back to PENDING for the sweeper to send again.
     """
+    file = File.objects.get(pk=file_id)
+    if file.status != File.Status.PENDING:
+        logger.info("Not dispatching file %s: it is %s, not PENDING", file_id, file.status)
+        return Transition(applied=False, found=File.Status(file.status))
+    task_id = str(uuid.uuid4())
+    now = timezone.now()
+    # One guarded statement instead of a locking read and a save: PostgreSQL re-checks the
+    # WHERE clause on the row it locks, so of two concurrent dispatchers exactly one claims the
+    # file. (Name and storage key, read above, never change.)
+    claimed = File.objects.filter(pk=file_id, status=File.Status.PENDING).update(
+        status=File.Status.PROCESSING,
+        task_id=task_id,
+        attempts=F("attempts") + 1,
+        dispatched_at=now,
+        updated_at=now,
+    )
+    if not claimed:
+        found = File.Status(File.objects.values_list("status", flat=True).get(pk=file_id))
+        logger.info("Not dispatching file %s: it became %s, not PENDING", file_id, found)
+        return Transition(applied=False, found=found)
+    _file_send(file=file, task_id=task_id)
+    return Transition(applied=True, found=File.Status.PENDING)
+
+
+def _file_send(*, file: File, task_id: str) -> None:
+    """Publish the attempt ``task_id`` of ``file``, already PROCESSING in the database; if the
+    broker does not take it, roll the attempt back to PENDING and re-raise."""
     from files.dispatch import processing_request_send  # the only caller of send_task
 
-    task_id = str(uuid.uuid4())
-    with transaction.atomic():
-        file = File.objects.select_for_update().get(pk=file_id)
-        if file.status != File.Status.PENDING:
-            logger.info("Not dispatching file %s: it is %s, not PENDING", file_id, file.status)
-            return Transition(applied=False, found=File.Status(file.status))
-        file.status = File.Status.PROCESSING
-        file.task_id = task_id
-        file.attempts += 1
-        file.dispatched_at = timezone.now()
-        file.save(update_fields=["status", "task_id", "attempts", "dispatched_at", "updated_at"])
     try:
         processing_request_send(file=file, task_id=task_id)
     except Exception:
-        logger.exception("Could not send file %s to System B; it stays PENDING", file_id)
-        _file_undo_dispatch(file_id=file_id, task_id=task_id)
+        logger.exception("Could not send file %s to System B; it stays PENDING", file.pk)
+        _file_undo_dispatch(file_id=file.pk, task_id=task_id)
         raise
-    logger.info("Sent file %s to System B as task %s", file_id, task_id)
-    return Transition(applied=True, found=File.Status.PENDING)
+    logger.info("Sent file %s to System B as task %s", file.pk, task_id)
 
 
 def _file_undo_dispatch(*, file_id: int, task_id: str) -> None:
@@ -163,26 +196,27 @@ def _file_finish(
     error_code: str = "",
     error_message: str = "",
 ) -> Transition:
-    """PROCESSING -> ``status``, for the current attempt only: the one guard both outcomes share."""
-    with transaction.atomic():
-        file = File.objects.select_for_update().get(pk=file_id)
-        if not _is_current_attempt(file, task_id=task_id, action=f"mark {status.label.lower()}"):
-            return Transition(applied=False, found=File.Status(file.status))
-        file.status = status
-        file.result = result
-        file.error_code = error_code
-        file.error_message = error_message
-        file.finished_at = timezone.now()
-        file.save(
-            update_fields=[
-                "status",
-                "result",
-                "error_code",
-                "error_message",
-                "finished_at",
-                "updated_at",
-            ]
-        )
+    """PROCESSING -> ``status``, for the current attempt only: the one guard both outcomes share.
+
+    One guarded UPDATE, not a locking read and a save: the state and the attempt's task id are
+    in the WHERE clause, which PostgreSQL re-checks on the row it locks, so a duplicate or a
+    racing callback updates nothing. Only then is the row read, to say what was found.
+    """
+    now = timezone.now()
+    applied = File.objects.filter(
+        pk=file_id, status=File.Status.PROCESSING, task_id=task_id
+    ).update(
+        status=status,
+        result=result,
+        error_code=error_code,
+        error_message=error_message,
+        finished_at=now,
+        updated_at=now,
+    )
+    if not applied:
+        file = File.objects.get(pk=file_id)
+        _is_current_attempt(file, task_id=task_id, action=f"mark {status.label.lower()}")
+        return Transition(applied=False, found=File.Status(file.status))
     return Transition(applied=True, found=File.Status.PROCESSING)
 
 

@@ -22,13 +22,17 @@ from shared_schema.payloads import ProcessingResult
 
 logger = get_task_logger(__name__)
 
-# A database blip must not lose a callback: retry it (republished to A's own queue) with backoff.
 CALLBACK_OPTIONS: dict[str, Any] = {
     "bind": True,
+    # A database blip must not lose a callback: retry it (republished to A's own queue) with
+    # backoff.
     "autoretry_for": (OperationalError, InterfaceError),
     "retry_backoff": 1,
     "retry_backoff_max": 60,
     "max_retries": 12,
+    # A callback's effect is the File row; nothing reads its return value from the result
+    # backend, so storing it would be a Redis read and write per file for no one.
+    "ignore_result": True,
 }
 
 

@@ -72,7 +72,7 @@ def test_an_upload_is_stored_for_its_owner_and_described(
     assert body["id"] == file.pk
     assert (body["name"], body["status"], body["size_bytes"]) == (
         "people.csv",
-        "PENDING",
+        "PROCESSING",
         len(GOOD_CSV),
     )
     assert response["Location"] == body["links"]["detail"]

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from kombu.exceptions import OperationalError
 from pytest_django import DjangoCaptureOnCommitCallbacks
 from pytest_django import Settings as SettingsWrapper
 
@@ -30,15 +31,21 @@ def a_result(storage_key: str = "uploads/task-1.csv") -> ProcessingResult:
 
 
 @pytest.mark.django_db
-def test_an_upload_is_stored_under_the_root_and_recorded_pending(storage_root: Path) -> None:
+def test_an_upload_is_stored_under_the_root_and_recorded_as_its_first_attempt(
+    storage_root: Path,
+) -> None:
     file = services.file_create(upload=csv_upload())
 
-    assert file.status == File.Status.PENDING
-    assert file.original_name == "people.csv"
-    assert file.size_bytes == len(GOOD_CSV)
-    assert file.storage_key.startswith("uploads/")
-    assert file.storage_key.endswith(".csv")
-    assert (storage_root / file.storage_key).read_bytes() == GOOD_CSV
+    stored = File.objects.get(pk=file.pk)
+    assert stored.status == File.Status.PROCESSING
+    assert stored.task_id
+    assert stored.attempts == 1
+    assert stored.dispatched_at is not None
+    assert stored.original_name == "people.csv"
+    assert stored.size_bytes == len(GOOD_CSV)
+    assert stored.storage_key.startswith("uploads/")
+    assert stored.storage_key.endswith(".csv")
+    assert (storage_root / stored.storage_key).read_bytes() == GOOD_CSV
 
 
 def test_an_upload_belongs_to_the_user_who_made_it(storage_root: Path, user: User) -> None:
@@ -188,9 +195,33 @@ def test_when_the_broker_is_down_the_file_stays_pending_and_unsent(
     with celery_broker("amqp://guest:guest@127.0.0.1:1//"):
         file = services.file_create(upload=csv_upload())
 
+    assert file.status == File.Status.PENDING  # the caller's copy says so too
     file.refresh_from_db()
     assert file.status == File.Status.PENDING
     assert (file.task_id, file.attempts) == ("", 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatch_that_the_broker_refuses_leaves_the_file_pending_for_the_sweeper() -> None:
+    file = File.objects.create(original_name="a.csv", storage_key="uploads/a.csv", size_bytes=3)
+
+    with celery_broker("amqp://guest:guest@127.0.0.1:1//"), pytest.raises(OperationalError):
+        services.file_dispatch(file_id=file.pk)
+
+    file.refresh_from_db()
+    assert (file.status, file.task_id, file.attempts) == (File.Status.PENDING, "", 0)
+
+
+def test_dispatching_a_file_that_is_not_pending_changes_nothing_and_says_what_it_found(
+    processing_file: MakeFile,
+) -> None:
+    file = processing_file()
+
+    outcome = services.file_dispatch(file_id=file.pk)
+
+    assert not outcome.applied
+    assert outcome.found == File.Status.PROCESSING
+    assert File.objects.get(pk=file.pk).task_id == "task-1"
 
 
 def test_each_test_run_uses_a_database_of_its_own(db: None) -> None:

@@ -1,8 +1,10 @@
 """Upload in System A, processing in System B, callbacks back on A: real workers, real services."""
 
 import hashlib
+import re
 
 import pytest
+from celery import current_app
 
 from files import services
 from files.models import File
@@ -33,6 +35,23 @@ def test_a_good_csv_ends_success_with_system_bs_summary(
     assert file.result["sha256"] == hashlib.sha256(GOOD_CSV).hexdigest()
     assert file.attempts == 1
     assert file.error_code == ""
+
+
+def test_the_callback_leaves_its_outcome_in_the_database_and_nothing_in_the_result_backend(
+    workers: tuple[ManagedProcess, ManagedProcess],
+) -> None:
+    file = finished(upload("scores.csv", GOOD_CSV), workers)
+    worker_a = workers[0]
+
+    callback_ids = re.findall(
+        r"Task system_a\.file_processing_succeeded\[([\w-]+)\] received", worker_a.log()
+    )
+    assert file.status == File.Status.SUCCESS
+    assert callback_ids
+    # B's result is there (the sweeper reads it); the callbacks' own results are not stored.
+    assert current_app.backend.get_task_meta(file.task_id)["status"] == "SUCCESS"
+    for callback_id in callback_ids:
+        assert current_app.backend.get_task_meta(callback_id)["status"] == "PENDING"
 
 
 def test_a_csv_with_a_short_row_ends_failed_with_the_shared_error_code(
