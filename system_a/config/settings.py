@@ -185,7 +185,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # queue's delivery limit, dead-lettered, and the sweeper applies B's stored outcome).
 # https://docs.celeryq.dev/en/stable/userguide/optimizing.html#prefetch-limits
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
-CELERY_WORKER_SEND_TASK_EVENTS = True
+# Task events are for a monitor (Flower, `celery events`), and off unless one runs: each is a
+# confirmed publish, two of them (received, started) before every task, and together they cost
+# a sixth of a round trip in `make bench`. Compose, which runs Flower, turns them on for both
+# systems; Flower would also enable them over remote control.
+# https://docs.celeryq.dev/en/stable/userguide/monitoring.html#events
+CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CROSSLINK_TASK_EVENTS", default=False)
 # No "task-sent" event: it is one more confirmed publish on every dispatch, and Flower already
 # learns of each task from the worker's own events (received, started, succeeded, failed).
 CELERY_TASK_SEND_SENT_EVENT = False

@@ -52,8 +52,9 @@ app.conf.update(
     task_time_limit=settings.hard_time_limit,
     # STARTED lets A tell "queued" from "running".
     task_track_started=True,
-    # Events for Flower and `celery events`.
-    worker_send_task_events=True,
+    # Events for a monitor (Flower, `celery events`), off unless one runs: two confirmed
+    # publishes before every task. https://docs.celeryq.dev/en/stable/userguide/monitoring.html
+    worker_send_task_events=settings.task_events,
     # No "task-sent" event for the callbacks B publishes: one more confirmed publish per file;
     # A's worker reports them to Flower when it receives them.
     task_send_sent_event=False,

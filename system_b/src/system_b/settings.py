@@ -10,6 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "")
     try:
@@ -33,6 +44,8 @@ class Settings:
     """Seconds before ``SoftTimeLimitExceeded`` turns into a PROCESSING_TIMEOUT failure."""
     hard_time_limit: int
     """Seconds before the pool kills the child outright; the backstop for a stuck task."""
+    task_events: bool
+    """Send task events, for a monitor such as Flower; off unless one runs (see celery_app)."""
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -54,6 +67,7 @@ class Settings:
             max_line_bytes=_env_int("CROSSLINK_MAX_LINE_BYTES", 1024**2),
             soft_time_limit=soft,
             hard_time_limit=hard,
+            task_events=_env_bool("CROSSLINK_TASK_EVENTS", False),
         )
 
 
