@@ -5,7 +5,8 @@ already is comma-separated UTF-8 is copied as it is, without a byte order mark.
 
 Written row batch by row batch while the input is parsed, through ``storage_write_atomic``: a
 failure part-way leaves no output, and a re-run of the same file replaces it. An input that is
-already the output, byte for byte, is linked instead, once it has been read through.
+already the output, byte for byte, is linked instead (``storage_link_atomic``), once it has
+been read through.
 """
 
 import csv
@@ -17,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from shared_schema.payloads import FileFormat
-from system_b.storage import storage_link_atomic, storage_resolve, storage_write_atomic
+from system_b.storage import storage_resolve, storage_write_atomic
 
 OUTPUT_PREFIX = "outputs"
 OUTPUT_FORMAT = FileFormat.CSV
@@ -70,9 +71,3 @@ def output_write(*, root: Path, key: str) -> Iterator[RowWriter]:
         writer = RowWriter(binary)
         yield writer
         writer.close()
-
-
-def output_link(*, root: Path, key: str, source: str) -> None:
-    """Make the output ``key`` the stored file ``source`` itself, which already is in the
-    normalized form: no second copy of its bytes to write and sync."""
-    storage_link_atomic(root=root, key=key, source=source)

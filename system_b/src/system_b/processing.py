@@ -33,8 +33,8 @@ from system_b.formats import Table
 from system_b.formats.delimited import delimited_table
 from system_b.formats.jsonl import jsonl_table
 from system_b.infer import ColumnProfile
-from system_b.normalize import OUTPUT_FORMAT, output_key_for, output_link, output_write
-from system_b.storage import storage_open_input
+from system_b.normalize import OUTPUT_FORMAT, output_key_for, output_write
+from system_b.storage import storage_link_atomic, storage_open_input
 from system_b.streams import READ_BYTES, HashingReader, TextBlocks, gzip_read, text_lines
 
 ProgressCallback = Callable[[ProcessingProgress], None]
@@ -143,7 +143,7 @@ def file_process(
         while buffered.read(READ_BYTES):
             pass
         if link:
-            output_link(root=storage_root, key=output_key, source=request.storage_key)
+            storage_link_atomic(root=storage_root, key=output_key, source=request.storage_key)
     on_progress(progress())
     return ProcessingResult(
         storage_key=request.storage_key,
