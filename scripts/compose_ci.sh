@@ -119,9 +119,13 @@ record_machine() {
 dockerd_pid() { [[ -s $RUN_DIR/dockerd.pid ]] && cat "$RUN_DIR/dockerd.pid"; }
 
 restore_iptables() {  # delete the rules, then the chains, that were not there before
-  local table rule chain
+  local table rule chain policy
   for table in filter nat; do
     [[ -s $BEFORE/$table ]] || continue
+    # dockerd sets FORWARD's policy to DROP when it turns forwarding on.
+    grep '^-P ' "$BEFORE/$table" | while read -r _ chain policy; do
+      iptables -t "$table" -P "$chain" "$policy"
+    done
     iptables -t "$table" -S | grep '^-A ' | grep -vxFf "$BEFORE/$table" | while read -r rule; do
       eval "iptables -t $table -D ${rule#-A }" || log "could not delete $table rule: $rule"
     done
@@ -147,8 +151,9 @@ cleanup() {
     docker ps -aq | xargs -r docker rm -f >>"$WORK/cleanup.log" 2>&1 || true
     docker network prune -f >>"$WORK/cleanup.log" 2>&1 || true
     docker volume prune -f >>"$WORK/cleanup.log" 2>&1 || true
-    # Old layers of rebuilt images; the tagged images and their layers stay for the next run.
-    docker image prune -f >>"$WORK/cleanup.log" 2>&1 || true
+    # Layers no run has made for a month. Untagged images are also the build cache (the build
+    # stage of each Dockerfile): pruning them all would rebuild every layer next run.
+    docker image prune -f --filter until=720h >>"$WORK/cleanup.log" 2>&1 || true
     kill -TERM "$pid"
     local deadline=$((SECONDS + 60))
     while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.5; done
