@@ -440,6 +440,16 @@ def test_a_broken_file_fails_with_its_own_error_naming_the_problem(
         run(stored(content), storage_root)
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n", ""], ids=["lf", "crlf", "none"])
+def test_an_invalid_json_line_names_the_column_on_that_line_whatever_its_line_ending(
+    stored: Store, storage_root: Path, ending: str
+) -> None:
+    content = f'{{"a": 1}}\n{{"a": 2{ending}'.encode()
+
+    with pytest.raises(InvalidJsonLine, match=r"^Line 2 is not valid JSON: .* \(at column 8\)\.$"):
+        run(stored(content), storage_root)
+
+
 def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(
     stored: Store, storage_root: Path
 ) -> None:

@@ -264,3 +264,29 @@ def test_damaged_bytes_never_fail_outside_the_contract(
     with contextlib.suppress(ProcessingError):
         result = process(root, bytes(content))
         assert result.sha256 == hashlib.sha256(content).hexdigest()
+
+
+@PROPERTIES
+@given(
+    obj=st.dictionaries(st.text(string.ascii_lowercase, min_size=1, max_size=4), st.integers()),
+    cut=st.integers(min_value=1),
+    ending=st.sampled_from(["\n", "\r\n", ""]),
+)
+def test_an_invalid_json_line_is_placed_at_the_column_json_finds_on_the_line_alone(
+    root: Path, obj: dict[str, int], cut: int, ending: str
+) -> None:
+    whole = json.dumps({"first": 1, **obj})
+    line = whole[: 1 + cut % (len(whole) - 1)]  # cut short, never to nothing: never valid JSON
+    try:
+        json.loads(line)
+    except json.JSONDecodeError as exc:
+        column = exc.colno
+    else:  # pragma: no cover - a prefix of an object is never one
+        raise AssertionError(line)
+
+    with pytest.raises(ProcessingError) as failure:
+        process(root, (json.dumps({"first": 0}) + "\n" + line + ending).encode())
+
+    assert failure.value.code == ErrorCode.INVALID_JSON_LINE
+    assert failure.value.message.startswith("Line 2 ")
+    assert failure.value.message.endswith(f"(at column {column}).")

@@ -72,14 +72,26 @@ def _batches(
 def _object(line: str, number: int) -> dict[str, object]:
     try:
         value = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InvalidJsonLine(
-            f"Line {number} is not valid JSON: {exc.msg} (at position {exc.colno})."
-        ) from None
+    except json.JSONDecodeError:
+        raise InvalidJsonLine(f"Line {number} is not valid JSON: {_json_problem(line)}.") from None
     if not isinstance(value, dict):
         kind = "null" if value is None else _KINDS.get(type(value), type(value).__name__)
         raise InvalidJsonLine(f"Line {number} is {kind}, not a JSON object.")
     return value
+
+
+def _json_problem(line: str) -> str:
+    """What is wrong with ``line``, and at which column, counted on the line alone.
+
+    The line is parsed again without its line ending: JSON reads a newline as whitespace, or as
+    a control character inside an unclosed string, so an error at the end of the text would
+    otherwise be placed past it, "on the next line".
+    """
+    try:
+        json.loads(line.rstrip("\r\n"))
+    except json.JSONDecodeError as exc:
+        return f"{exc.msg.removesuffix(' at')} (at column {exc.colno})"
+    return "it holds a line break inside a value"  # pragma: no cover - a line has none
 
 
 def _row(obj: dict[str, object], header: list[str]) -> Row:
