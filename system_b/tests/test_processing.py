@@ -239,6 +239,36 @@ def test_values_that_only_look_typed_are_strings_or_wider(
     assert types(run(stored(content), storage_root))["v"] == expected
 
 
+def test_codes_with_leading_zeros_are_strings_and_zero_itself_is_a_number(
+    stored: Store, storage_root: Path
+) -> None:
+    content = (
+        b"zip,account,rate,count,small\n"
+        b"08123,-007,00.5,0,0.25\n"
+        b"00501,12,1.5,10,-0.5\n"
+        b"90210,3,2,-0,0e3\n"
+    )
+
+    result = run(stored(content), storage_root)
+
+    assert types(result) == {
+        "zip": ColumnType.STRING,
+        "account": ColumnType.STRING,
+        "rate": ColumnType.STRING,
+        "count": ColumnType.INTEGER,
+        "small": ColumnType.FLOAT,
+    }
+    assert result.columns[0].min is None
+
+
+def test_a_leading_zero_late_in_a_large_integer_column_makes_it_a_string(
+    stored: Store, storage_root: Path
+) -> None:
+    content = b"code\n" + b"1234\n" * 50_000 + b"0123\n"
+
+    assert types(run(stored(content), storage_root))["code"] == ColumnType.STRING
+
+
 def test_a_value_with_a_newline_makes_its_column_a_string(
     stored: Store, storage_root: Path
 ) -> None:

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from shared_schema.errors import ErrorCode, ProcessingError
 from shared_schema.payloads import ColumnType, FileFormat, ProcessingRequest, ProcessingResult
+from system_b.infer import ColumnProfile
 from system_b.processing import file_process
 
 PROPERTIES = settings(
@@ -290,3 +291,22 @@ def test_an_invalid_json_line_is_placed_at_the_column_json_finds_on_the_line_alo
     assert failure.value.code == ErrorCode.INVALID_JSON_LINE
     assert failure.value.message.startswith("Line 2 ")
     assert failure.value.message.endswith(f"(at column {column}).")
+
+
+@PROPERTIES
+@given(
+    numbers=st.lists(st.integers(-(10**6), 10**6), min_size=1, max_size=60),
+    widths=st.lists(st.integers(0, 8), min_size=1, max_size=60),
+    batch=st.integers(1, 20),
+)
+def test_an_integer_column_is_a_string_exactly_when_a_value_has_a_leading_zero(
+    numbers: list[int], widths: list[int], batch: int
+) -> None:
+    # Zero-padded to a drawn width ("-0042"), or as written when the width is not wider.
+    texts = [f"{n:0{w}d}" for n, w in zip(numbers, widths * len(numbers), strict=False)]
+    profile = ColumnProfile("n")
+    for start in range(0, len(texts), batch):
+        profile.add(texts[start : start + batch])
+
+    padded = any(len(t.lstrip("+-")) > 1 and t.lstrip("+-")[0] == "0" for t in texts)
+    assert profile.type == (ColumnType.STRING if padded else ColumnType.INTEGER)
