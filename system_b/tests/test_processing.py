@@ -335,6 +335,58 @@ def test_blank_lines_between_rows_are_not_rows(stored: Store, storage_root: Path
     assert run(stored(b"a,b\n1,2\n\n3,4\n\n"), storage_root).rows == 2
 
 
+@pytest.mark.parametrize(
+    ("content", "fmt"),
+    [
+        (b"a,b\r1,2\r3,4\r", FileFormat.CSV),
+        (b"a\tb\r1\t2\r3\t4", FileFormat.TSV),
+        (b'{"a": 1, "b": 2}\r{"a": 3, "b": 4}\r', FileFormat.JSONL),
+        (gzip.compress(b"a;b\r1;2\r3;4\r"), FileFormat.CSV),
+    ],
+    ids=["csv", "tsv-no-last-line-end", "jsonl", "gzip-semicolons"],
+)
+def test_old_mac_line_ends_a_carriage_return_alone_are_read_as_line_ends(
+    stored: Store, storage_root: Path, content: bytes, fmt: FileFormat
+) -> None:
+    result = run(stored(content), storage_root)
+
+    assert (result.format, result.rows) == (fmt, 2)
+    assert [c.name for c in result.columns] == ["a", "b"]
+    assert types(result) == {"a": ColumnType.INTEGER, "b": ColumnType.INTEGER}
+    assert output_of(result, storage_root).splitlines() == ["a,b", "1,2", "3,4"]
+    assert "\r" not in output_of(result, storage_root).replace("\r\n", "")
+
+
+def test_a_file_with_old_mac_line_ends_is_not_its_own_normalized_output(
+    stored: Store, storage_root: Path
+) -> None:
+    request = stored(b"a,b\r1,2\r")
+
+    result = run(request, storage_root)
+
+    output = storage_root / str(result.output_key)
+    assert output.stat().st_ino != (storage_root / request.storage_key).stat().st_ino
+    assert output.read_bytes() == b"a,b\n1,2\n"
+
+
+def test_old_mac_line_ends_past_the_detected_sample_keep_their_line_numbers(
+    stored: Store, storage_root: Path
+) -> None:
+    content = b"a,b\r" + b"1,2\r" * 50_000 + b"1\r"
+
+    with pytest.raises(InconsistentRows, match="Line 50002 has 1 field"):
+        run(stored(content), storage_root)
+
+
+def test_a_file_mixing_lone_carriage_returns_with_line_feeds_is_refused_in_our_words(
+    stored: Store, storage_root: Path
+) -> None:
+    with pytest.raises(UnsupportedFormat, match="Line 2 has a carriage return") as failure:
+        run(stored(b"a,b\n1,2\r3,4\n"), storage_root)
+
+    assert "universal-newline" not in failure.value.message
+
+
 # --- Normalized output ------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from shared_schema.errors import ErrorCode, ProcessingError
@@ -310,3 +310,34 @@ def test_an_integer_column_is_a_string_exactly_when_a_value_has_a_leading_zero(
 
     padded = any(len(t.lstrip("+-")) > 1 and t.lstrip("+-")[0] == "0" for t in texts)
     assert profile.type == (ColumnType.STRING if padded else ColumnType.INTEGER)
+
+
+@PROPERTIES
+@given(table=tables(), small_blocks=st.booleans())
+def test_old_mac_line_ends_read_as_the_same_table_as_line_feeds(
+    root: Path, table: Generated, small_blocks: bool
+) -> None:
+    content = plain(table)
+    # Values with a line break of their own would be changed by the conversion (a CR in a
+    # quoted field becomes an LF there too): only tables without them.
+    lines = content.replace(b"\r\n", b"\n").split(b"\n")
+    header = 0 if table.format is FileFormat.JSONL else 1
+    assume(len(lines) == header + len(table.rows) + 1 and not any(b"\r" in x for x in lines))
+    lf = b"\n".join(lines)
+    cr = b"\r".join(lines)
+    limit = SMALL_BLOCKS if small_blocks else 1024**2
+
+    from_lf = process(root, lf, max_line_bytes=limit)
+    from_cr = process(root, cr, max_line_bytes=limit)
+
+    assert from_cr.format == from_lf.format
+    assert (from_cr.rows, from_cr.columns, from_cr.sample_rows) == (
+        from_lf.rows,
+        from_lf.columns,
+        from_lf.sample_rows,
+    )
+    read = [
+        list(csv.reader(io.StringIO((root / str(r.output_key)).read_bytes().decode(), newline="")))
+        for r in (from_cr, from_lf)
+    ]
+    assert read[0] == read[1]

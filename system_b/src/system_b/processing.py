@@ -98,9 +98,12 @@ def file_process(
         output_key = output_key_for(root=storage_root, key=request.storage_key)
         # A file that already is comma-separated UTF-8 is its own normalized form: its text is
         # copied rather than written again row by row. Stored as it is (no gzip, no byte order
-        # mark), it is not even copied: the output becomes a link to it once it is read.
+        # mark, LF or CR LF line ends), it is not even copied: the output becomes a link to it
+        # once it is read.
         copy = detected.format is FileFormat.CSV and detected.delimiter == ","
-        link = copy and not compressed and detected.encoding == "utf-8"
+        link = (
+            copy and not compressed and detected.encoding == "utf-8" and not detected.cr_line_ends
+        )
         samples: list[tuple[str | None, ...]] = []
         rows = next_report = 0
 
@@ -119,6 +122,7 @@ def file_process(
                 max_line_bytes=max_line_bytes,
                 max_text_bytes=max_bytes,
                 copy_to=out.copy if out is not None and copy else None,
+                cr_line_ends=detected.cr_line_ends,
             )
             table = _table(detected, blocks, max_columns=max_columns, max_line_bytes=max_line_bytes)
             profiles = [ColumnProfile(name) for name in table.header]

@@ -68,6 +68,11 @@ class TextBlocks:
 
     ``copy_to``, if given, receives each block's bytes once they are known to be UTF-8: the
     normalized output of a file that is already comma-separated UTF-8 is the file itself.
+
+    ``cr_line_ends``: the file's lines end with a carriage return alone (old Mac OS). Every CR
+    becomes an LF as it is read, before lines are measured or split, so the rest of the
+    pipeline sees ordinary lines; a CR inside a quoted field becomes an LF too, as Python's
+    universal newlines would have it.
     """
 
     def __init__(
@@ -78,8 +83,10 @@ class TextBlocks:
         max_line_bytes: int,
         max_text_bytes: int,
         copy_to: Callable[[bytes], object] | None = None,
+        cr_line_ends: bool = False,
     ) -> None:
         self._stream = stream
+        self._cr = cr_line_ends
         self._copy_to = copy_to
         self._first = first
         self._max_line = max_line_bytes
@@ -90,6 +97,10 @@ class TextBlocks:
         self.text_bytes = 0
 
     def _pieces(self) -> Iterator[bytes]:
+        pieces = self._read()
+        return (piece.replace(b"\r", b"\n") for piece in pieces) if self._cr else pieces
+
+    def _read(self) -> Iterator[bytes]:
         first, size = self._first, self._read_size
         for start in range(0, len(first), size):
             yield first[start : start + size]

@@ -28,6 +28,7 @@ from shared_schema.errors import (
     NoHeader,
     ProcessingError,
     TooManyColumns,
+    UnsupportedFormat,
     UnterminatedQuote,
 )
 from system_b.formats import Batch, Column, Row, Table
@@ -311,6 +312,14 @@ def _csv_error(
     problem = str(exc)
     if "field limit" in problem:
         return _field_too_long(line=_line_of(rows, len(rows), start=start), limit=limit)
+    if "new-line character" in problem:
+        # The csv module's own words ask for "universal-newline mode", which means nothing to
+        # the person who saved the file.
+        return UnsupportedFormat(
+            f"Line {line} has a carriage return (CR) inside it, outside quotes: the file mixes "
+            "line ends (CR alone in places, LF or CR LF elsewhere). Save it again with one kind "
+            "of line end."
+        )
     if "expected after" in problem:
         return UnterminatedQuote(
             f"Line {line} has a quote in the middle of a field ({problem}): a quote inside a "
