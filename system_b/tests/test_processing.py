@@ -14,6 +14,7 @@ from shared_schema.errors import (
     FileMissing,
     FileTooLarge,
     InconsistentRows,
+    InvalidHeader,
     InvalidJsonLine,
     NoHeader,
     ProcessingError,
@@ -154,6 +155,14 @@ def test_json_lines_are_recognized_and_summarized(stored: Store, storage_root: P
         "2,,7,false,[]",
         "3,,1.25,true,",
     ]
+
+
+def test_nested_objects_may_repeat_keys_only_the_first_objects_own_keys_name_columns(
+    stored: Store, storage_root: Path
+) -> None:
+    result = run(stored(b'{"x": {"y": 1, "y": 2}, "z": 1}\n'), storage_root)
+
+    assert [c.name for c in result.columns] == ["x", "z"]
 
 
 def test_a_gzip_compressed_file_is_read_through_and_hashed_as_stored(
@@ -469,6 +478,12 @@ def test_a_file_that_fails_part_way_leaves_no_output(stored: Store, storage_root
         (b",,\n1,2,3\n", NoHeader, "Line 1"),
         (b"1,2,3\n4,5,6\n", NoHeader, "Line 1 .*looks like data"),
         (b"{}\n", NoHeader, "Line 1 is an empty object"),
+        (b"a,,c\n1,2,3\n", InvalidHeader, "Line 1: column 2 has no name"),
+        (b" ,b,\t\n1,2,3\n", InvalidHeader, "Line 1: columns 1 and 3 have no name"),
+        (b"a,a,b\n1,2,3\n", InvalidHeader, "Line 1 names the column 'a' twice .columns 1 and 2."),
+        (b"x;a;b; a\n1;2;3;4\n", InvalidHeader, "'a' twice .columns 2 and 4."),
+        (b'\n{"a": 1, "a": 2}\n', InvalidHeader, "Line 2 names the column 'a' twice"),
+        (b'{"": 1, "b": 2}\n', InvalidHeader, "Line 1: column 1 has no name"),
         (b"a,b,c\n1,2,3\n4,5\n", InconsistentRows, "Line 3 has 2 fields; the header has 3"),
         (b'a,b\n"x\ny",1\n1,2,3\n', InconsistentRows, "Line 4 has 3 fields"),
         (b'{"a": 1}\n{"a": 2, "b": 3}\n', InconsistentRows, "Line 2 has the key 'b'"),
@@ -496,6 +511,12 @@ def test_a_file_that_fails_part_way_leaves_no_output(stored: Store, storage_root
         "nameless-header",
         "numeric-header",
         "empty-json-object",
+        "blank-header-cell",
+        "blank-header-cells",
+        "duplicate-header-cell",
+        "duplicate-header-cell-but-for-spaces",
+        "duplicate-json-key",
+        "blank-json-key",
         "short-row",
         "long-row-after-multiline",
         "json-extra-key",
@@ -615,6 +636,7 @@ def test_every_error_code_b_raises_on_a_file_is_covered_here() -> None:
         InvalidJsonLine,
         FileTooLarge,
         TooManyColumns,
+        InvalidHeader,
         StorageKeyOutsideRoot,
         FileMissing,
     }

@@ -341,3 +341,33 @@ def test_old_mac_line_ends_read_as_the_same_table_as_line_feeds(
         for r in (from_cr, from_lf)
     ]
     assert read[0] == read[1]
+
+
+@PROPERTIES
+@given(table=tables(), data=st.data())
+def test_a_header_with_a_blank_or_repeated_name_fails_naming_the_columns(
+    root: Path, table: Generated, data: st.DataObject
+) -> None:
+    assume(len(table.names) >= 2)
+    names = list(table.names)
+    positions = st.sets(st.integers(0, len(names) - 1), min_size=2, max_size=2)
+    first, second = sorted(data.draw(positions))
+    blank = data.draw(st.booleans())
+    if blank:
+        names[second] = data.draw(st.sampled_from(["", " ", "  "]))
+    else:
+        names[second] = names[first] + data.draw(st.sampled_from(["", " "]))
+    if table.format is FileFormat.JSONL:  # written by hand: a dict cannot hold a key twice
+        header = "{" + ", ".join(f"{json.dumps(name)}: 1" for name in names) + "}"
+    else:
+        header = ("\t" if table.format is FileFormat.TSV else ",").join(names)
+
+    with pytest.raises(ProcessingError) as failure:
+        process(root, (header + "\n").encode())
+
+    assert failure.value.code == ErrorCode.INVALID_HEADER
+    assert failure.value.message.startswith("Line 1")
+    if blank:
+        assert f"column {second + 1}" in failure.value.message
+    else:
+        assert f"(columns {first + 1} and {second + 1})" in failure.value.message

@@ -31,7 +31,7 @@ from shared_schema.errors import (
     UnsupportedFormat,
     UnterminatedQuote,
 )
-from system_b.formats import Batch, Column, Row, Table
+from system_b.formats import Batch, Column, Row, Table, header_names_check
 from system_b.infer import text_is_number
 
 QUOTE = '"'
@@ -107,6 +107,7 @@ def _header_check(header: Row, *, max_columns: int) -> None:
             f"Line 1 ({shown}) looks like data, not a header: every field is a number. "
             "The first line must name each column."
         )
+    header_names_check(header, line=1)
 
 
 # --- The fast reader --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from shared_schema.errors import (
     NoHeader,
     TooManyColumns,
 )
-from system_b.formats import Batch, Row, Table
+from system_b.formats import Batch, Row, Table, header_names_check
 
 BATCH_ROWS = 1024
 
@@ -37,6 +37,10 @@ def jsonl_table(lines: Iterator[str], *, max_columns: int) -> Table:
         raise TooManyColumns(
             f"Line {number} has {len(first):,} keys; the limit is {max_columns:,} columns."
         )
+    # json.loads keeps the last of two equal keys: the first object is read once more, as
+    # pairs, so a name given twice is refused like a CSV header's.
+    names: list[tuple[str, object]] = json.loads(line, object_pairs_hook=lambda pairs: pairs)
+    header_names_check([name for name, _ in names], line=number)
     header = list(first)
     return Table(header=header, batches=_batches(first, number, numbered, header=header))
 
