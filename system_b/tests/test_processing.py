@@ -32,6 +32,7 @@ from shared_schema.payloads import (
     ProcessingResult,
 )
 from system_b.processing import PROGRESS_EVERY_ROWS, file_process
+from system_b.streams import GZIP_RATIO_AFTER_BYTES, READ_BYTES
 
 Store = Callable[..., ProcessingRequest]
 LIMIT = 10 * 1024**2
@@ -571,6 +572,45 @@ def test_a_small_gzip_file_that_expands_past_the_limit_is_refused(
         file_process(request=request, storage_root=storage_root, max_bytes=100_000)
 
 
+def gzip_bomb(*, inflated_mib: int) -> bytes:
+    """A gzip file about a thousand times smaller than its text: one small member, repeated
+    (a gzip file may hold several members, read one after another)."""
+    member = gzip.compress(b"1,2\n" * (256 * 1024), compresslevel=9)  # 1 MiB of rows
+    return gzip.compress(b"a,b\n") + member * inflated_mib
+
+
+def test_a_gzip_bomb_fails_after_a_few_megabytes_of_text_not_at_the_size_limit(
+    stored: Store, storage_root: Path
+) -> None:
+    request = stored(gzip_bomb(inflated_mib=2048))  # 2 GiB of text from about 2 MB
+    seen: list[ProcessingProgress] = []
+
+    with pytest.raises(FileTooLarge, match="more than 100 times its compressed size"):
+        file_process(
+            request=request,
+            storage_root=storage_root,
+            max_bytes=4 * 1024**3,
+            on_progress=seen.append,
+        )
+
+    # Rows are 4 bytes. Before it fails, B parses the text it may read before the ratio is
+    # checked, or as much as 100 times what it has read ahead of the gzip stream (a few reads).
+    read_ahead = 100 * 4 * READ_BYTES
+    assert max((p.rows for p in seen), default=0) <= max(GZIP_RATIO_AFTER_BYTES, read_ahead) // 4
+
+
+def test_the_gzip_ratio_limit_is_a_setting_of_its_own(stored: Store, storage_root: Path) -> None:
+    request = stored(gzip_bomb(inflated_mib=6))
+
+    limits = {"storage_root": storage_root, "max_bytes": 32 * 1024**2}
+
+    with pytest.raises(FileTooLarge, match="more than 100 times"):
+        file_process(request=request, **limits)  # type: ignore[arg-type]
+    result = file_process(request=request, max_gzip_ratio=2000, **limits)  # type: ignore[arg-type]
+
+    assert result.rows == 6 * 256 * 1024
+
+
 def test_a_header_with_more_columns_than_the_limit_is_refused(
     stored: Store, storage_root: Path
 ) -> None:
@@ -673,3 +713,23 @@ def test_progress_is_offered_while_parsing_and_once_at_the_end(
     assert 0 < seen[0].bytes_read < seen[-1].bytes_read
     assert seen[-1].rows == rows
     assert seen[-1].bytes_read == seen[-1].bytes_total == len(content)
+    assert [p.percent for p in seen].count(100) == 1
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+def test_progress_shows_100_percent_only_once_the_file_is_done(
+    stored: Store, storage_root: Path, compressed: bool
+) -> None:
+    # A gzip file's stored bytes are all read long before its text is parsed.
+    content = b"n\n" + b"1\n" * 200_000
+    seen: list[ProcessingProgress] = []
+
+    run(
+        stored(gzip.compress(content) if compressed else content),
+        storage_root,
+        on_progress=seen.append,
+    )
+
+    assert len(seen) >= 3
+    assert all(p.percent < 100 for p in seen[:-1])
+    assert seen[-1].percent == 100
