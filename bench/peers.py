@@ -14,16 +14,12 @@ from a system's: ``python -m bench.peers PATH`` measures each peer on the file i
 
 import json
 import os
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-MB = 1024 * 1024
-PEERS = ("frictionless", "duckdb")
+from bench.fresh import in_fresh_process, measure
+
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 
 
@@ -58,43 +54,16 @@ def _duckdb(path: Path) -> dict[str, Any]:
     }
 
 
-def _measure(what: str, path: Path) -> dict[str, Any]:
-    started = time.perf_counter()
-    if what == "frictionless":
-        checked = _frictionless(path)
-    elif what == "duckdb":
-        checked = _duckdb(path)
-    else:
-        raise ValueError(what)
-    seconds = time.perf_counter() - started
-    return {
-        **checked,
-        "seconds": seconds,
-        "mb_per_s": path.stat().st_size / MB / seconds,
-        # Linux reports ru_maxrss in KiB.
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
-
-
-def _in_fresh_process(what: str, path: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.peers", "--measure", what, str(path)],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    ).stdout
-    result: dict[str, Any] = json.loads(out)
-    return result
+READERS = {"frictionless": _frictionless, "duckdb": _duckdb}
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--measure"]:
-        print(json.dumps(_measure(argv[1], Path(argv[2]).resolve())))
+        path = Path(argv[2]).resolve()
+        print(json.dumps(measure(path, lambda: READERS[argv[1]](path))))
         return 0
     path = Path(argv[0]).resolve()
-    print(json.dumps({what: _in_fresh_process(what, path) for what in PEERS}))
+    print(json.dumps({what: in_fresh_process("bench.peers", what, path) for what in READERS}))
     return 0
 
 
