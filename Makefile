@@ -153,8 +153,15 @@ chaos: setup ## Fault tests, 50 files per fault: one line per fault, then "files
 test-chaos: setup ## The fault tests with a smaller batch (CHAOS_TEST_FILES per fault), as `make test` runs them
 	CROSSLINK_CHAOS_FILES=$(CHAOS_TEST_FILES) $(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS)
 
+# docker-compose.yml for real: its own Docker engine (images kept in CROSSLINK_CI_STATE, default
+# /var/lib/crosslink-ci), stand-in images where no registry answers, then tests/compose. Needs
+# root; leaves no container, network, dockerd or iptables rule behind. docs/deployment.md.
+.PHONY: test-compose
+test-compose: setup ## Build the images, run the compose stack, use it and break it (root; Docker from apt)
+	bash scripts/compose_ci.sh
+
 .PHONY: test
-test: lint test-unit test-pythons test-integration test-chaos ## Set up and run every test (what CI runs)
+test: lint test-unit test-pythons test-integration test-chaos test-compose ## Set up and run every test (what CI runs)
 
 # --- Benchmarks -------------------------------------------------------------------------------
 
