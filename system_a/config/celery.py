@@ -10,6 +10,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import task_prerun
 
+from config import telemetry
 from config.wire import DeclareDeadLetter, SystemAAMQP
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -18,6 +19,7 @@ app = Celery("system_a", amqp=SystemAAMQP)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.steps["consumer"].add(DeclareDeadLetter)
+telemetry.celery_setup(app)  # log context, traces, metrics: docs/observability.md
 
 
 @task_prerun.connect

@@ -8,6 +8,7 @@ messages, which is why A puts the queue on every signature it sends.
 from celery import Celery
 
 from shared_schema.names import QUEUE_SYSTEM_B
+from system_b import telemetry
 from system_b.settings import settings
 from system_b.wire import DeclareDeadLetter, SystemBAMQP, own_queues
 
@@ -61,3 +62,4 @@ app.conf.update(
 )
 
 app.steps["consumer"].add(DeclareDeadLetter)
+telemetry.celery_setup()  # log context, traces, metrics: docs/observability.md
