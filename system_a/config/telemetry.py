@@ -42,6 +42,11 @@ def _metrics_on() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
+def _metrics_dir_make() -> None:
+    # prometheus_client writes one file per process there and does not create the directory.
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+
 class _Metrics:
     """A's worker-side metrics, made on first use (prometheus_client reads
     PROMETHEUS_MULTIPROC_DIR when it is imported)."""
@@ -151,6 +156,8 @@ def _worker_started(sender: Any = None, **_: Any) -> None:
 def celery_setup(app: Celery) -> None:
     """Log context, headers and (when configured) metrics for A's Celery app."""
     metrics = _metrics_on()
+    if metrics:
+        _metrics_dir_make()
     telemetry.celery_observe(
         on_task_start=_task_started if metrics else None,
         on_task_end=_task_ended if metrics else None,

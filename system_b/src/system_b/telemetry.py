@@ -20,15 +20,14 @@ from celery.signals import task_failure, worker_init, worker_process_init, worke
 
 from shared_schema import telemetry
 from shared_schema.names import PROCESS_TASK
+from system_b.settings import settings
 
-METRICS_PORT_ENV = "CROSSLINK_METRICS_PORT"
 # Seconds a file takes in B: from a few milliseconds (a small CSV) to the soft time limit.
 PROCESSING_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
 
 
 def _metrics_port() -> int | None:
-    raw = os.environ.get(METRICS_PORT_ENV, "").strip()
-    return int(raw) if raw else None
+    return settings.metrics_port
 
 
 class _Metrics:
