@@ -2,9 +2,11 @@
 an OTLP receiver inside the test, Prometheus metrics (A's multiprocess directory, B's port) and
 JSON log lines. On a vhost of their own, so the session's plain workers never take their work."""
 
+import json
+import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -101,6 +103,11 @@ def observed(wire: dict[str, str], run_dir: Path) -> Iterator[Observed]:
         finally:
             for process in reversed(processes):
                 process.stop()
+            # For docs/observability.md's picture: scripts/trace_waterfall.py renders these.
+            if dump := os.environ.get("CROSSLINK_TRACE_DUMP"):
+                Path(dump).write_text(
+                    json.dumps([asdict(span) for span in receiver.snapshot()], indent=1)
+                )
 
 
 @pytest.fixture

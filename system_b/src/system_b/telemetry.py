@@ -19,9 +19,11 @@ from typing import Any
 from celery.signals import task_failure, worker_init, worker_process_init, worker_shutdown
 
 from shared_schema import telemetry
+from shared_schema.errors import ErrorCode
 from shared_schema.names import PROCESS_TASK
 from system_b.settings import settings
 
+INTERNAL_ERROR = ErrorCode.INTERNAL_ERROR.value
 # Seconds a file takes in B: from a few milliseconds (a small CSV) to the soft time limit.
 PROCESSING_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
 
@@ -45,7 +47,7 @@ class _Metrics:
         )
         self.failures = Counter(
             "crosslink_b_failures_total",
-            "Files B failed, by the contract's error code (INTERNAL_ERROR: outside it).",
+            "Files B failed, by the contract's error code (internal_error: outside it).",
             ["error_code"],
         )
 
@@ -76,7 +78,7 @@ def _task_failed(sender: Any = None, exception: BaseException | None = None, **_
     if getattr(sender, "name", None) != PROCESS_TASK:
         return
     code = getattr(exception, "code", None)
-    label = str(getattr(code, "value", code)) if code is not None else "INTERNAL_ERROR"
+    label = str(getattr(code, "value", code)) if code is not None else INTERNAL_ERROR
     _worker_metrics().failures.labels(label).inc()
 
 
