@@ -120,11 +120,32 @@ def _task_ended(
 # --- Tracing ------------------------------------------------------------------------------------
 
 
+# A file's trace context outlives any one process (the sweeper may act on it hours later):
+# kept in the result backend's Redis beside B's outcome, for as long as a file may wait.
+FILE_TRACE_TTL_S = 7 * 24 * 3600
+
+
+class _RedisTraceStore:
+    def _client(self) -> Any:
+        from celery import current_app
+
+        backend: Any = current_app.backend
+        return backend.client  # the result backend's Redis client
+
+    def get(self, key: str) -> str | None:
+        value = self._client().get(key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def put(self, key: str, value: str) -> None:
+        self._client().set(key, value, ex=FILE_TRACE_TTL_S)
+
+
 def _instrument_clients() -> None:
     from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
     telemetry.celery_tracing_instrument()
+    telemetry.trace_store_set(_RedisTraceStore())
     PsycopgInstrumentor().instrument(skip_dep_check=True)
     RedisInstrumentor().instrument()
 

@@ -24,7 +24,7 @@ from files.models import File
 from files.storage import storage_delete, storage_save_upload
 from shared_schema.errors import ErrorCode
 from shared_schema.payloads import ProcessingResult
-from shared_schema.telemetry import log_context
+from shared_schema.telemetry import file_span, log_context
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,10 @@ def _file_send(*, file: File, task_id: str, attempt: int) -> None:
     from files.dispatch import processing_request_send  # the only caller of send_task
 
     # The message, its log lines, and B's task and callbacks after it, name this attempt.
-    with log_context(file_id=file.pk, task_id=task_id, attempt=attempt):
+    with (
+        log_context(file_id=file.pk, task_id=task_id, attempt=attempt),
+        file_span("file.send", file_id=file.pk, task_id=task_id, attempt=attempt),
+    ):
         try:
             processing_request_send(file=file, task_id=task_id)
         except Exception:
@@ -230,16 +233,18 @@ def _file_finish(
     racing callback updates nothing. Only then is the row read, to say what was found.
     """
     now = timezone.now()
-    applied = File.objects.filter(
-        pk=file_id, status=File.Status.PROCESSING, task_id=task_id
-    ).update(
-        status=status,
-        result=result,
-        error_code=error_code,
-        error_message=error_message,
-        finished_at=now,
-        updated_at=now,
-    )
+    # A sweep applying an outcome whose callback was lost does so in the file's trace.
+    with file_span("file.finish", file_id=file_id, task_id=task_id):
+        applied = File.objects.filter(
+            pk=file_id, status=File.Status.PROCESSING, task_id=task_id
+        ).update(
+            status=status,
+            result=result,
+            error_code=error_code,
+            error_message=error_message,
+            finished_at=now,
+            updated_at=now,
+        )
     if not applied:
         file = File.objects.get(pk=file_id)
         _is_current_attempt(file, task_id=task_id, action=f"mark {status.label.lower()}")

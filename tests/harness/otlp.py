@@ -43,6 +43,8 @@ class Span:
     attributes: dict[str, Any]
     status: str
     """UNSET, OK or ERROR."""
+    links: list[tuple[str, str]]
+    """(trace id, span id) of each span this one links to."""
 
 
 def _value(value: AnyValue) -> Any:
@@ -80,6 +82,7 @@ class Receiver:
                             end_ns=span.end_time_unix_nano,
                             attributes={a.key: _value(a.value) for a in span.attributes},
                             status=("UNSET", "OK", "ERROR")[span.status.code],
+                            links=[(ln.trace_id.hex(), ln.span_id.hex()) for ln in span.links],
                         )
                     )
         with self.lock:

@@ -5,10 +5,13 @@ import urllib.request
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 from observability.conftest import Observed, Upload
 from prometheus_client.parser import text_string_to_metric_families
+from rest_framework.authtoken.models import Token
 
 from files.models import File
+from harness.http import request
 from harness.logs import log_events
 from harness.otlp import Span
 from harness.waiting import wait_for
@@ -29,7 +32,7 @@ def _finished(file_id: int) -> File:
     return wait_for(probe, timeout=TIMEOUT_S, what=f"file {file_id} to finish")
 
 
-def _file_trace(observed: Observed, file: File, callback: str) -> dict[str, Span]:
+def _file_trace(observed: Observed, file: File, callback: str, *also: str) -> dict[str, Span]:
     """The spans of the file's trace, by name, once every process has exported its part."""
 
     def probe() -> dict[str, Span] | None:
@@ -118,6 +121,50 @@ def test_a_failure_is_one_trace_ending_in_as_error_callback_with_bs_span_in_erro
 
     _assert_one_trace_across_both_hops(spans, file, "system_a.file_processing_failed")
     assert spans["run/remote.processing"].status == "ERROR"
+
+
+def test_a_retry_from_another_request_joins_the_files_trace_and_links_to_that_request(
+    observed: Observed, api_upload: Upload
+) -> None:
+    """The path the sweeper's re-sends and reconciliations take too (services.file_span)."""
+    file = _finished(api_upload("fixable.csv", BROKEN_CSV))
+    first = _file_trace(observed, file, "system_a.file_processing_failed")
+    upload_request = next(s for s in first.values() if s.kind == "SERVER")
+    (settings.STORAGE_ROOT / file.storage_key).write_bytes(GOOD_CSV)
+
+    token = Token.objects.get(user=file.owner).key
+    reply = request(
+        "POST",
+        f"{observed.web}/api/files/{file.pk}/retry/",
+        headers={"Authorization": f"Token {token}", "Accept": "application/json"},
+    )
+    assert reply.status == 202, reply.body
+    file = _finished(file.pk)
+    assert (file.status, file.attempts) == (File.Status.SUCCESS, 2)
+
+    trace_id = _file_trace(observed, file, "system_a.file_processing_succeeded", "file.send")[
+        "file.send"
+    ].trace_id
+    second = {
+        s.name: s
+        for s in observed.receiver.snapshot()
+        if s.trace_id == trace_id and s.attributes.get("crosslink.attempt") == 2
+    }
+    resend = second["file.send"]
+    retry_request = next(
+        s
+        for s in observed.receiver.snapshot()
+        if s.kind == "SERVER" and s.attributes.get("http.route", "").endswith("retry/")
+    )
+    assert resend.trace_id == upload_request.trace_id != retry_request.trace_id
+    assert resend.parent_id == upload_request.span_id
+    assert resend.links == [(retry_request.trace_id, retry_request.span_id)]
+    assert second["apply_async/remote.processing"].parent_id == resend.span_id
+    run_b = second["run/remote.processing"]
+    assert (run_b.attributes["crosslink.attempt"], run_b.attributes["crosslink.task_id"]) == (
+        2,
+        file.task_id,
+    )
 
 
 # --- Metrics --------------------------------------------------------------------------------------

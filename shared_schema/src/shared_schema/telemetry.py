@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from shared_schema.names import PROCESS_TASK
 
@@ -271,6 +271,75 @@ def span_attributes_set(span: Any, fields: Mapping[str, Any]) -> None:
         for name in CONTEXT_FIELDS:
             if fields.get(name) is not None:
                 span.set_attribute(f"crosslink.{name}", fields[name])
+
+
+# --- A file's trace, joined later ----------------------------------------------------------------
+
+FILE_TRACE_KEY = "crosslink:trace:file:{file_id}"
+
+
+class TraceStore(Protocol):
+    """Where a file's trace context (a W3C traceparent) is kept between its operations."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
+
+
+_trace_store: TraceStore | None = None
+
+
+def trace_store_set(store: TraceStore | None) -> None:
+    global _trace_store
+    _trace_store = store
+
+
+@contextlib.contextmanager
+def file_span(name: str, *, file_id: Any, **fields: Any) -> Iterator[None]:
+    """Run the block in the file's own trace.
+
+    The first operation on a file while tracing (its upload's send) remembers the trace it is
+    part of. A later operation from another trace (a sweep re-sending it or applying an outcome
+    whose callback was lost, a user's retry) runs in a span ``name`` that is a child of the
+    file's trace, linked to the span that started it: the re-send, B's task and the callback
+    after it join the file's trace. Without tracing, or without a store, nothing happens.
+    """
+    store = _trace_store
+    if not _tracing or store is None:
+        yield
+        return
+    from opentelemetry import trace
+    from opentelemetry.propagate import extract, inject
+
+    key = FILE_TRACE_KEY.format(file_id=file_id)
+    current = trace.get_current_span().get_span_context()
+    try:
+        remembered = store.get(key)
+    except Exception:  # noqa: BLE001 - a trace is never a reason for an operation to fail
+        logging.getLogger(__name__).warning("Could not read the trace of file %s", file_id)
+        remembered = None
+    if remembered is None:
+        carrier: dict[str, str] = {}
+        inject(carrier)
+        if current.is_valid and carrier.get("traceparent"):
+            with contextlib.suppress(Exception):
+                store.put(key, carrier["traceparent"])
+        yield
+        return
+    parent = extract({"traceparent": remembered})
+    file_trace = trace.get_current_span(parent).get_span_context()
+    if not file_trace.is_valid or file_trace.trace_id == current.trace_id:
+        yield
+        return
+    span = trace.get_tracer("crosslink").start_span(
+        name,
+        context=parent,
+        kind=trace.SpanKind.INTERNAL,
+        links=[trace.Link(current)] if current.is_valid else None,
+    )
+    span_attributes_set(span, {"file_id": file_id, **fields})
+    with trace.use_span(span, end_on_exit=True):
+        yield
 
 
 # --- Celery -----------------------------------------------------------------------------------
