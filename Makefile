@@ -119,11 +119,19 @@ test-pythons: | $(UV) ## Unit tests again on each newer supported Python (OTHER_
 CHROMIUM := /usr/bin/chromium
 
 .PHONY: browser
-browser: ## Install Debian's Chromium for the browser test, if it is missing (needs root)
+browser: tests/browser/node_modules/.package-lock.json ## Install Debian's Chromium for the browser test, if it is missing (needs root), and axe-core
 	@if [ ! -x $(CHROMIUM) ]; then \
 		echo "Installing Chromium for the browser test"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
+
+# axe-core, the accessibility checker the browser tests inject into each page, from npm as
+# tests/browser/package-lock.json pins it (npm from Debian's archive if missing).
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; \
+	fi
+	cd tests/browser && npm ci --no-audit --no-fund
 
 .PHONY: test-integration
 test-integration: setup browser ## Contract, integration and browser tests: real workers, real services, real Chromium
