@@ -61,6 +61,8 @@ def wire(
         "CROSSLINK_STORAGE_ROOT": str(storage_root),
         "DJANGO_DEBUG": "true",
         "PYTHONUNBUFFERED": "1",
+        # Tests read what happened from structured events (harness.logs), not log wording.
+        "CROSSLINK_LOG_FORMAT": "json",
     }
     with celery_broker(broker_url):
         yield env
