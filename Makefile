@@ -99,11 +99,21 @@ format: setup ## Apply ruff's fixes and formatting
 
 PYTEST_FLAGS ?=
 
+# The unit tier needs no service: A's unit settings (system_a/config/settings_unit.py) use SQLite
+# in memory and Celery's in-memory broker and result backend. Every service URL points at a
+# closed port while it runs, so a unit test that reached a real service would fail.
+NO_SERVICES := CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:1// \
+	CELERY_RESULT_BACKEND=redis://127.0.0.1:1/0 DATABASE_URL=postgres://postgres@127.0.0.1:1/crosslink
+
 .PHONY: test-unit
-test-unit: setup ## Unit tests of each package, each in its own environment
-	cd shared_schema && ../system_b/.venv/bin/python -m pytest $(PYTEST_FLAGS)
-	cd system_b && .venv/bin/python -m pytest $(PYTEST_FLAGS)
-	cd system_a && .venv/bin/python -m pytest $(PYTEST_FLAGS)
+test-unit: setup ## Unit tests of each package, each in its own environment; no service needed
+	cd shared_schema && env $(NO_SERVICES) ../system_b/.venv/bin/python -m pytest $(PYTEST_FLAGS)
+	cd system_b && env $(NO_SERVICES) .venv/bin/python -m pytest $(PYTEST_FLAGS)
+	cd system_a && env $(NO_SERVICES) .venv/bin/python -m pytest $(PYTEST_FLAGS)
+
+.PHONY: test-services
+test-services: setup ## A's tests again on the real PostgreSQL, Redis and RabbitMQ (no workers)
+	cd system_a && .venv/bin/python -m pytest --ds=config.settings_test $(PYTEST_FLAGS)
 
 # make setup's environments use the default Python (3.11); these are the newer ones crosslink
 # supports, each given its own environments under var/pythons/ and the unit tests.
@@ -153,7 +163,7 @@ test-chaos: setup ## The fault tests with a smaller batch (CHAOS_TEST_FILES per 
 	CROSSLINK_CHAOS_FILES=$(CHAOS_TEST_FILES) $(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS)
 
 .PHONY: test
-test: lint test-unit test-pythons test-integration test-chaos ## Set up and run every test (what CI runs)
+test: lint test-unit test-services test-pythons test-integration test-chaos ## Set up and run every test (what CI runs)
 
 # --- Benchmarks -------------------------------------------------------------------------------
 
