@@ -37,12 +37,13 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-# An environment is rebuilt when its lock file or a manifest changes.
-system_%/.venv/.synced: system_%/requirements-dev.lock system_%/pyproject.toml shared_schema/pyproject.toml | $(UV)
-	$(UV) venv --quiet --allow-existing --python $(PYTHON) system_$*/.venv
-	$(UV) pip sync --quiet --python system_$*/.venv/bin/python --require-hashes system_$*/requirements-dev.lock
-	$(UV) pip install --quiet --python system_$*/.venv/bin/python --no-deps -e shared_schema \
-		$(if $(filter b,$*),-e system_b)
+# An environment is rebuilt when its lock file or a manifest changes. The systems are named
+# in full (not system_%) so that `make rename` can give them any name.
+system_a/.venv/.synced system_b/.venv/.synced: %/.venv/.synced: %/requirements-dev.lock %/pyproject.toml shared_schema/pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $*/.venv
+	$(UV) pip sync --quiet --python $*/.venv/bin/python --require-hashes $*/requirements-dev.lock
+	$(UV) pip install --quiet --python $*/.venv/bin/python --no-deps -e shared_schema \
+		$(if $(filter system_b,$*),-e system_b)
 	touch $@
 
 .PHONY: setup
@@ -162,8 +163,18 @@ chaos: setup ## Fault tests, 50 files per fault: one line per fault, then "files
 test-chaos: setup ## The fault tests with a smaller batch (CHAOS_TEST_FILES per fault), as `make test` runs them
 	CROSSLINK_CHAOS_FILES=$(CHAOS_TEST_FILES) $(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS)
 
+.PHONY: rename
+rename: ## Rename this copy: NAME=acme (project and CROSSLINK_ prefix), optional SYSTEM_A=web SYSTEM_B=worker
+	@test -n "$(NAME)" || { echo "usage: make rename NAME=acme [SYSTEM_A=web SYSTEM_B=worker]"; exit 2; }
+	$(PYTHON) scripts/rename.py $(NAME) $(if $(SYSTEM_A),--system-a $(SYSTEM_A)) \
+		$(if $(SYSTEM_B),--system-b $(SYSTEM_B))
+
+.PHONY: test-rename
+test-rename: | $(UV) ## Rename a copy under var/ (acme, web, worker) and run its unit and contract tests
+	bash scripts/rename_check.sh
+
 .PHONY: test
-test: lint test-unit test-services test-pythons test-integration test-chaos ## Set up and run every test (what CI runs)
+test: lint test-unit test-services test-pythons test-rename test-integration test-chaos ## Set up and run every test (what CI runs)
 
 # --- Benchmarks -------------------------------------------------------------------------------
 

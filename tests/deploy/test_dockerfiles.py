@@ -24,6 +24,8 @@ from harness.deploy import (
 from harness.processes import A_BIN, B_BIN, REPO
 
 BIN = {"a": A_BIN, "b": B_BIN}
+# Each system's directory, named in full so that `make rename` can rename it.
+DIR = {"a": "system_a", "b": "system_b"}
 SERVICE_SYSTEM = {
     "migrate": "a",
     "web": "a",
@@ -47,7 +49,7 @@ print(json.dumps(scripts))
 
 
 def lock_names(system: str) -> set[str]:
-    text = (REPO / f"system_{system}" / "requirements.lock").read_text()
+    text = (REPO / DIR[system] / "requirements.lock").read_text()
     return {m.lower().replace("_", "-") for m in re.findall(r"^([A-Za-z0-9_.-]+)==", text, re.M)}
 
 
@@ -67,7 +69,7 @@ def assert_runs_from_lock(system: str, argv: list[str]) -> None:
     """``argv[0]`` is in the system's environment and comes from its runtime lock file (or is
     the interpreter itself)."""
     executable = argv[0]
-    assert (BIN[system] / executable).exists(), f"{executable} is not in system_{system}/.venv"
+    assert (BIN[system] / executable).exists(), f"{executable} is not in {DIR[system]}/.venv"
     if executable == "python":
         return
     dist = console_scripts(system)[executable].lower().replace("_", "-")
@@ -142,7 +144,7 @@ def test_the_image_installs_its_own_lock_file_with_hashes_and_nothing_resolved(
     copies = [
         i.arguments for i in dockerfile_instructions(DOCKERFILES[system]) if i.keyword == "COPY"
     ]
-    assert f"system_{system}/requirements.lock /tmp/requirements.lock" in copies
+    assert f"{DIR[system]}/requirements.lock /tmp/requirements.lock" in copies
     assert "deploy/requirements-build.lock /tmp/requirements-build.lock" in copies
     installs = [run for run in pip_runs(system) if " install " in run]
     locked = [run for run in installs if " -r /tmp/requirements" in run]
@@ -233,7 +235,7 @@ def test_every_command_compose_runs_exists_in_the_systems_environment_and_lock(
 ) -> None:
     system = SERVICE_SYSTEM[service]
     definition = compose_file()["services"][service]
-    assert definition["build"]["dockerfile"] == f"system_{system}/Dockerfile"
+    assert definition["build"]["dockerfile"] == f"{DIR[system]}/Dockerfile"
     for argv in commands_of(definition, system):
         assert_runs_from_lock(system, argv)
 
