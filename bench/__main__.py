@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 import uuid
@@ -23,7 +22,7 @@ sys.path[:0] = [str(REPO / "system_a"), str(REPO / "tests")]
 
 from bench.stats import median, percentile, ratio  # noqa: E402
 from harness.databases import throwaway_database  # noqa: E402
-from harness.processes import A_BIN, B_BIN, ManagedProcess, celery_worker  # noqa: E402
+from harness.processes import A_BIN, B_BIN, ManagedProcess, celery_worker, run_json  # noqa: E402
 from harness.rabbitmq import throwaway_vhost  # noqa: E402
 
 OUT = REPO / "var" / "bench"
@@ -97,15 +96,11 @@ def round_trips(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]
 
 
 def processing(args: argparse.Namespace) -> dict[str, Any]:
-    out = subprocess.run(
+    measured: dict[str, Any] = run_json(
         [str(B_BIN / "python"), "-m", "bench.processing", "1", str(args.big_mb)],
         cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
         timeout=3600,
-    ).stdout
-    measured: dict[str, Any] = json.loads(out)
+    )
     big, small = measured[f"{args.big_mb}mb"], measured["1mb"]
     return {
         "processing": measured,

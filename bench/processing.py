@@ -12,7 +12,6 @@ import csv
 import hashlib
 import json
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # harness.tables: the generator the tests use too
 
+from harness.processes import run_json  # noqa: E402
 from harness.tables import csv_generate  # noqa: E402
 
 DATA = REPO / "var" / "bench" / "data"
@@ -58,15 +58,11 @@ def _measure(what: str, path: Path) -> dict[str, float]:
 
 
 def _in_fresh_process(what: str, path: Path) -> dict[str, float]:
-    out = subprocess.run(
+    result: dict[str, float] = run_json(
         [sys.executable, "-m", "bench.processing", "--measure", what, str(path)],
         cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
         timeout=1800,
-    ).stdout
-    result: dict[str, float] = json.loads(out)
+    )
     return result
 
 

@@ -3,7 +3,6 @@ build argument, installs exactly its lock file, runs as a non-root user, and eve
 image or the compose file runs exists in that system's environment and lock file. No engine."""
 
 import functools
-import json
 import re
 import shlex
 import subprocess
@@ -21,7 +20,7 @@ from harness.deploy import (
     dockerfile_instructions,
     exec_form,
 )
-from harness.processes import A_BIN, B_BIN, REPO
+from harness.processes import A_BIN, B_BIN, REPO, run_json
 
 BIN = {"a": A_BIN, "b": B_BIN}
 # Each system's directory, named in full so that `make rename` can rename it.
@@ -54,14 +53,7 @@ def lock_names(system: str) -> set[str]:
 
 
 def console_scripts(system: str) -> dict[str, str]:
-    out = subprocess.run(
-        [str(BIN[system] / "python"), "-c", WHO_PROVIDES],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    scripts: dict[str, str] = json.loads(out)
+    scripts: dict[str, str] = run_json([str(BIN[system] / "python"), "-c", WHO_PROVIDES], cwd=REPO)
     return scripts
 
 

@@ -6,6 +6,7 @@ failing test prints.
 """
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.waiting import wait_for
 
@@ -24,6 +26,21 @@ B_BIN = SYSTEM_B / ".venv" / "bin"
 
 READY_TIMEOUT_S = 60
 STOP_GRACE_S = 15
+
+
+def run_json(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60,
+) -> Any:
+    """Run ``argv`` to completion (raising if it fails) and parse what it printed as JSON: how
+    a test or the bench asks another environment a question."""
+    out = subprocess.run(
+        list(argv), cwd=cwd, env=env, capture_output=True, text=True, check=True, timeout=timeout
+    ).stdout
+    return json.loads(out)
 
 
 @dataclass
