@@ -24,4 +24,4 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memor
 CELERY_BROKER_URL = os.environ["CELERY_BROKER_URL"] = "memory://"
 CELERY_RESULT_BACKEND = os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
 # Publisher confirms are an AMQP feature; the in-memory transport takes every message.
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}

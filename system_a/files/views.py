@@ -15,6 +15,7 @@ from files import selectors, services
 from files.accounts import request_owner
 from files.downloads import file_output_response
 from files.forms import UploadForm
+from files.http import owned_file
 from files.models import File
 from files.uploads import upload_body_too_large, upload_limit_message
 
@@ -25,13 +26,6 @@ PAGE_FILES = 100
 def _rows(request: HttpRequest) -> list[tuple[File, selectors.Activity | None]]:
     files = selectors.file_list(owner=request.user)[:PAGE_FILES]
     return [(file, selectors.file_activity(file=file)) for file in files]
-
-
-def _owned(request: HttpRequest, pk: int) -> File:
-    try:
-        return selectors.file_get(owner=request.user, file_id=pk)
-    except File.DoesNotExist:
-        raise Http404("No such file.") from None
 
 
 @login_required
@@ -77,7 +71,7 @@ def file_rows(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def file_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    file = _owned(request, pk)
+    file = owned_file(user=request.user, pk=pk)
     if services.file_retry(file_id=file.pk).applied:
         messages.success(request, f"{file.original_name} is being processed again.")
     else:
@@ -92,7 +86,7 @@ def file_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def file_download(request: HttpRequest, pk: int) -> FileResponse:
-    response = file_output_response(file=_owned(request, pk))
+    response = file_output_response(file=owned_file(user=request.user, pk=pk))
     if response is None:
         raise Http404("This file has no normalized output.")
     return response

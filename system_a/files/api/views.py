@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, status
+from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +22,7 @@ from files.accounts import request_owner
 from files.api.errors import NoOutput, NotRetryable, UploadRefused, UploadTooLarge
 from files.api.serializers import FileSerializer, UploadSerializer
 from files.downloads import file_output_response
+from files.http import owned_file
 from files.models import File
 from files.uploads import upload_body_too_large, upload_limit_message
 
@@ -37,13 +38,6 @@ ERROR = OpenApiResponse(
     },
     description="What was wrong, as JSON.",
 )
-
-
-def _owned(request: Request, pk: int) -> File:
-    try:
-        return selectors.file_get(owner=request.user, file_id=pk)
-    except File.DoesNotExist:
-        raise exceptions.NotFound("No such file.") from None
 
 
 class FileListCreate(generics.ListAPIView):  # type: ignore[type-arg]
@@ -92,7 +86,7 @@ class FileDetail(APIView):
         responses={200: FileSerializer, 401: ERROR, 404: ERROR},
     )
     def get(self, request: Request, pk: int) -> Response:
-        file = _owned(request, pk)
+        file = owned_file(user=request.user, pk=pk)
         return Response(FileSerializer(file, context={"request": request}).data)
 
 
@@ -105,7 +99,7 @@ class FileRetry(APIView):
         responses={202: FileSerializer, 401: ERROR, 404: ERROR, 409: ERROR},
     )
     def post(self, request: Request, pk: int) -> Response:
-        file = _owned(request, pk)
+        file = owned_file(user=request.user, pk=pk)
         outcome = services.file_retry(file_id=file.pk)
         if not outcome.applied:
             raise NotRetryable(
@@ -131,7 +125,7 @@ class FileDownload(APIView):
         },
     )
     def get(self, request: Request, pk: int) -> FileResponse:
-        response = file_output_response(file=_owned(request, pk))
+        response = file_output_response(file=owned_file(user=request.user, pk=pk))
         if response is None:
             raise NoOutput()
         return response
