@@ -145,12 +145,42 @@ def celery_worker(
     else:
         raise ValueError(f"unknown system {system!r}")
     name = f"{system}-{uuid.uuid4().hex[:8]}"
+    return worker_process(
+        name=name,
+        command=[str(binary)],
+        app=app or default_app,
+        queues=queues,
+        cwd=cwd,
+        env=env,
+        log_path=log_dir / f"worker-{name}.log",
+        concurrency=concurrency,
+        pool=pool,
+        extra=extra,
+    )
+
+
+def worker_process(
+    *,
+    name: str,
+    command: Sequence[str],
+    app: str,
+    queues: str,
+    cwd: Path,
+    env: Mapping[str, str],
+    log_path: Path,
+    concurrency: int = 2,
+    pool: str = "prefork",
+    extra: Sequence[str] = (),
+) -> ManagedProcess:
+    """``command -A app worker`` (``command``: a ``celery`` script, or ``python -m celery``)
+    with the options every worker of the tests, the bench and the behaviour suite uses: its own
+    host name, only the given queues, no mingle or gossip with other workers."""
     return ManagedProcess(
         name=f"worker {name}",
         argv=[
-            str(binary),
+            *command,
             "-A",
-            app or default_app,
+            app,
             "worker",
             "--hostname",
             f"{name}@%h",
@@ -168,7 +198,7 @@ def celery_worker(
         ],
         cwd=cwd,
         env=env,
-        log_path=log_dir / f"worker-{name}.log",
+        log_path=log_path,
         # Celery logs "<name>@<host> ready." once it consumes; the banner names it earlier.
         ready_marker=" ready.",
     )
