@@ -14,6 +14,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 A_PY := system_a/.venv/bin/python
 B_PY := system_b/.venv/bin/python
+T_PY := tests/.venv/bin/python
 
 # The one configuration vocabulary, shared with both systems, compose, CI and the tests.
 export CELERY_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
@@ -46,8 +47,15 @@ system_a/.venv/.synced system_b/.venv/.synced: %/.venv/.synced: %/requirements-d
 		$(if $(filter system_b,$*),-e system_b)
 	touch $@
 
+# The cross-system tests' environment: A's runtime plus the test tools (tests/pyproject.toml).
+tests/.venv/.synced: tests/requirements.lock tests/pyproject.toml system_a/pyproject.toml shared_schema/pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) tests/.venv
+	$(UV) pip sync --quiet --python $(T_PY) --require-hashes tests/requirements.lock
+	$(UV) pip install --quiet --python $(T_PY) --no-deps -e shared_schema
+	touch $@
+
 .PHONY: setup
-setup: system_a/.venv/.synced system_b/.venv/.synced ## Create both systems' environments from their lock files
+setup: system_a/.venv/.synced system_b/.venv/.synced tests/.venv/.synced ## Create the systems' and the tests' environments from their lock files
 
 .PHONY: lock
 lock: | $(UV) ## Re-resolve the lock files after changing a pyproject.toml or the build backend
@@ -56,6 +64,8 @@ lock: | $(UV) ## Re-resolve the lock files after changing a pyproject.toml or th
 		$(UV) pip compile $(LOCK_FLAGS) --extra dev -c $$s/requirements.lock $$s/pyproject.toml \
 			-o $$s/requirements-dev.lock; \
 	done
+	$(UV) pip compile $(LOCK_FLAGS) -c system_a/requirements.lock system_a/pyproject.toml \
+		tests/pyproject.toml -o tests/requirements.lock
 	$(UV) pip compile $(LOCK_FLAGS) deploy/requirements-build.in -o deploy/requirements-build.lock
 
 # --- Demo -------------------------------------------------------------------------------------
@@ -137,7 +147,7 @@ browser: ## Install Debian's Chromium for the browser test, if it is missing (ne
 
 .PHONY: test-integration
 test-integration: setup browser ## Contract, integration and browser tests: real workers, real services, real Chromium
-	$(A_PY) -m pytest tests $(PYTEST_FLAGS)
+	$(T_PY) -m pytest tests $(PYTEST_FLAGS)
 
 # Empty: the pinned version, from both systems' environments. CELERY=5.5.3: any published one.
 CELERY ?=
@@ -155,13 +165,13 @@ CHAOS_TEST_FILES ?= 15
 chaos: setup ## Fault tests, 50 files per fault: one line per fault, then "files: N, lost: L, stuck: S"
 	rm -f var/chaos/summary.txt
 	status=0; CROSSLINK_CHAOS_FILES=$(CHAOS_FILES) CROSSLINK_CHAOS_REPORT=var/chaos/summary.txt \
-		$(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS) || status=$$?; \
+		$(T_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS) || status=$$?; \
 	echo; cat var/chaos/summary.txt 2>/dev/null || echo "files: 0, lost: ?, stuck: ? (no fault ran)"; \
 	exit $$status
 
 .PHONY: test-chaos
 test-chaos: setup ## The fault tests with a smaller batch (CHAOS_TEST_FILES per fault), as `make test` runs them
-	CROSSLINK_CHAOS_FILES=$(CHAOS_TEST_FILES) $(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS)
+	CROSSLINK_CHAOS_FILES=$(CHAOS_TEST_FILES) $(T_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS)
 
 .PHONY: rename
 rename: ## Rename this copy: NAME=acme (project and CROSSLINK_ prefix), optional SYSTEM_A=web SYSTEM_B=worker
@@ -182,11 +192,11 @@ BENCH_FLAGS ?=
 
 .PHONY: bench
 bench: setup ## Benchmarks: round trip, burst, processing speed, memory, as ratios to baselines
-	$(A_PY) -m bench $(BENCH_FLAGS)
+	$(T_PY) -m bench $(BENCH_FLAGS)
 
 .PHONY: clean
 clean: ## Remove environments, caches and runtime state (var/)
-	rm -rf .tools system_a/.venv system_b/.venv var .ruff_cache
+	rm -rf .tools system_a/.venv system_b/.venv tests/.venv var .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .pytest_cache -type d -prune -exec rm -rf {} +
 	find . -name .mypy_cache -type d -prune -exec rm -rf {} +

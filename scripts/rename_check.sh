@@ -26,5 +26,5 @@ fi
 cd "$copy"
 make --no-print-directory UV="$repo/.tools/bin/uv" setup
 make --no-print-directory UV="$repo/.tools/bin/uv" test-unit PYTEST_FLAGS="-q -p no:cacheprovider"
-web/.venv/bin/python -m pytest tests/contract -q -p no:cacheprovider
+tests/.venv/bin/python -m pytest tests/contract -q -p no:cacheprovider
 echo "the renamed copy passes its unit and contract tests: $copy"

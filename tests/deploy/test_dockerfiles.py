@@ -20,7 +20,7 @@ from harness.deploy import (
     dockerfile_instructions,
     exec_form,
 )
-from harness.processes import A_BIN, B_BIN, REPO, run_json
+from harness.processes import A_BIN, B_BIN, REPO, TESTS_BIN, run_json
 
 BIN = {"a": A_BIN, "b": B_BIN}
 # Each system's directory, named in full so that `make rename` can rename it.
@@ -91,7 +91,7 @@ def commands_of(service: dict[str, Any], system: str) -> list[list[str]]:
 @pytest.mark.parametrize("system", ["a", "b"])
 def test_hadolint_finds_nothing_in_the_dockerfile(system: str) -> None:
     result = subprocess.run(
-        [str(A_BIN / "hadolint"), "--no-color", str(DOCKERFILES[system])],
+        [str(TESTS_BIN / "hadolint"), "--no-color", str(DOCKERFILES[system])],
         capture_output=True,
         text=True,
         timeout=60,
@@ -103,7 +103,7 @@ def test_hadolint_does_fail_on_a_dockerfile_that_runs_as_root_from_latest(tmp_pa
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python:latest\nRUN pip install celery\nUSER root\n")
     result = subprocess.run(
-        [str(A_BIN / "hadolint"), "--no-color", str(bad)],
+        [str(TESTS_BIN / "hadolint"), "--no-color", str(bad)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -23,6 +23,8 @@ SYSTEM_A = REPO / "system_a"
 SYSTEM_B = REPO / "system_b"
 A_BIN = SYSTEM_A / ".venv" / "bin"
 B_BIN = SYSTEM_B / ".venv" / "bin"
+TESTS_BIN = REPO / "tests" / ".venv" / "bin"
+"""The cross-system tests' own environment (tests/pyproject.toml): the test tools live here."""
 
 READY_TIMEOUT_S = 60
 STOP_GRACE_S = 15
