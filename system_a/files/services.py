@@ -26,6 +26,7 @@ from files.models import File, FileEvent
 from files.storage import storage_delete, storage_save_upload
 from shared_schema.errors import ErrorCode
 from shared_schema.payloads import ProcessingResult
+from shared_schema.telemetry import file_span, log_context
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def _file_send_on_commit(*, file: File, task_id: str) -> None:
     # A broker outage is logged, not raised: the upload itself succeeded, the file is PENDING
     # again and the sweeper sends it. The caller's copy is refreshed to say so.
     try:
-        _file_send(file=file, task_id=task_id)
+        _file_send(file=file, task_id=task_id, attempt=1)
     except Exception:  # noqa: BLE001 - logged by _file_send
         file.refresh_from_db(fields=["status", "task_id", "attempts", "updated_at"])
 
@@ -184,22 +185,33 @@ def file_dispatch(*, file_id: int) -> Transition:
         found = File.Status(File.objects.values_list("status", flat=True).get(pk=file_id))
         logger.info("Not dispatching file %s: it became %s, not PENDING", file_id, found)
         return Transition(applied=False, found=found)
-    _file_send(file=file, task_id=task_id)
+    _file_send(file=file, task_id=task_id, attempt=file.attempts + 1)
     return Transition(applied=True, found=File.Status.PENDING)
 
 
-def _file_send(*, file: File, task_id: str) -> None:
+def _file_send(*, file: File, task_id: str, attempt: int) -> None:
     """Publish the attempt ``task_id`` of ``file``, already PROCESSING in the database; if the
     broker does not take it, roll the attempt back to PENDING and re-raise."""
     from files.dispatch import processing_request_send  # the only caller of send_task
 
-    try:
-        processing_request_send(file=file, task_id=task_id)
-    except Exception:
-        logger.exception("Could not send file %s to System B; it stays PENDING", file.pk)
-        _file_undo_dispatch(file_id=file.pk, task_id=task_id)
-        raise
-    logger.info("Sent file %s to System B as task %s", file.pk, task_id)
+    # The message, its log lines, and B's task and callbacks after it, name this attempt.
+    with (
+        log_context(file_id=file.pk, task_id=task_id, attempt=attempt),
+        file_span("file.send", file_id=file.pk, task_id=task_id, attempt=attempt),
+    ):
+        try:
+            processing_request_send(file=file, task_id=task_id)
+        except Exception:
+            logger.exception(
+                "Could not send file %s to System B; it stays PENDING",
+                file.pk,
+                extra={"event": "file.send_failed"},
+            )
+            _file_undo_dispatch(file_id=file.pk, task_id=task_id)
+            raise
+        logger.info(
+            "Sent file %s to System B as task %s", file.pk, task_id, extra={"event": "file.sent"}
+        )
 
 
 def _file_undo_dispatch(*, file_id: int, task_id: str) -> None:
@@ -245,7 +257,13 @@ def file_mark_succeeded(*, file_id: int, task_id: str, result: ProcessingResult)
         detail=f"{result.rows:,} {'row' if result.rows == 1 else 'rows'}",
     )
     if outcome.applied:
-        logger.info("File %s processed: %s rows (task %s)", file_id, result.rows, task_id)
+        logger.info(
+            "File %s processed: %s rows (task %s)",
+            file_id,
+            result.rows,
+            task_id,
+            extra={"event": "file.succeeded", "file_id": file_id, "task_id": task_id},
+        )
     return outcome
 
 
@@ -259,7 +277,19 @@ def file_mark_failed(*, file_id: int, task_id: str, code: ErrorCode, message: st
         detail=f"{code.value}: {message}",
     )
     if outcome.applied:
-        logger.info("File %s failed with %s (task %s): %s", file_id, code.value, task_id, message)
+        logger.info(
+            "File %s failed with %s (task %s): %s",
+            file_id,
+            code.value,
+            task_id,
+            message,
+            extra={
+                "event": "file.failed",
+                "file_id": file_id,
+                "task_id": task_id,
+                "error_code": code.value,
+            },
+        )
     return outcome
 
 
@@ -281,7 +311,8 @@ def _file_finish(
     """
     now = timezone.now()
     kind = FileEvent.Kind.SUCCEEDED if status == File.Status.SUCCESS else FileEvent.Kind.FAILED
-    with transaction.atomic():
+    # A sweep applying an outcome whose callback was lost does so in the file's trace.
+    with file_span("file.finish", file_id=file_id, task_id=task_id), transaction.atomic():
         applied = File.objects.filter(
             pk=file_id, status=File.Status.PROCESSING, task_id=task_id
         ).update(
@@ -374,7 +405,13 @@ def file_abandon_attempt(*, file_id: int, task_id: str) -> Transition:
             detail="No outcome before the deadline; a new attempt follows.",
             source=FileEvent.Source.SWEEPER,
         )
-    logger.warning("File %s: abandoned attempt %s (task %s)", file_id, file.attempts, task_id)
+    logger.warning(
+        "File %s: abandoned attempt %s (task %s)",
+        file_id,
+        file.attempts,
+        task_id,
+        extra={"event": "file.attempt_abandoned", "file_id": file_id, "task_id": task_id},
+    )
     return Transition(applied=True, found=File.Status.PROCESSING)
 
 
@@ -387,6 +424,7 @@ def _is_current_attempt(file: File, *, task_id: str, action: str) -> bool:
             task_id,
             file.status,
             file.task_id or None,
+            extra={"event": "file.callback_ignored", "file_id": file.pk, "task_id": task_id},
         )
         return False
     return True
