@@ -143,7 +143,7 @@ def _file_send_on_commit(*, file: File, task_id: str) -> None:
     # A broker outage is logged, not raised: the upload itself succeeded, the file is PENDING
     # again and the sweeper sends it. The caller's copy is refreshed to say so.
     try:
-        _file_send(file=file, task_id=task_id, attempt=1)
+        _file_send(file=file, task_id=task_id, attempt=1, first=True)
     except Exception:  # noqa: BLE001 - logged by _file_send
         file.refresh_from_db(fields=["status", "task_id", "attempts", "updated_at"])
 
@@ -189,7 +189,7 @@ def file_dispatch(*, file_id: int) -> Transition:
     return Transition(applied=True, found=File.Status.PENDING)
 
 
-def _file_send(*, file: File, task_id: str, attempt: int) -> None:
+def _file_send(*, file: File, task_id: str, attempt: int, first: bool = False) -> None:
     """Publish the attempt ``task_id`` of ``file``, already PROCESSING in the database; if the
     broker does not take it, roll the attempt back to PENDING and re-raise."""
     from files.dispatch import processing_request_send  # the only caller of send_task
@@ -197,7 +197,7 @@ def _file_send(*, file: File, task_id: str, attempt: int) -> None:
     # The message, its log lines, and B's task and callbacks after it, name this attempt.
     with (
         log_context(file_id=file.pk, task_id=task_id, attempt=attempt),
-        file_span("file.send", file_id=file.pk, task_id=task_id, attempt=attempt),
+        file_span("file.send", file_id=file.pk, first=first, task_id=task_id, attempt=attempt),
     ):
         try:
             processing_request_send(file=file, task_id=task_id)
