@@ -164,6 +164,8 @@ CELERY_TASK_DEFAULT_QUEUE = QUEUE_SYSTEM_A
 # shared_schema.queues); B's queue is known by name only (config/wire.py, PeerQueue).
 CELERY_TASK_QUEUES = own_queues()
 CELERY_TASK_DEFAULT_DELIVERY_MODE = "persistent"
+# Dead-letters what it cannot decode; binds only A's own queue for delayed delivery.
+CELERY_WORKER_CONSUMER = "config.consumer:Consumer"
 # Publisher confirms: a send the broker did not take raises, so dispatch can leave the file
 # PENDING instead of believing it was sent.
 # https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.pyamqp.html

@@ -8,6 +8,7 @@ messages, which is why A puts the queue on every signature it sends.
 from celery import Celery
 
 from shared_schema.names import QUEUE_SYSTEM_B
+from system_b.dead_letters import DeadLetterWatch
 from system_b.settings import settings
 from system_b.wire import DeclareDeadLetter, SystemBAMQP, own_queues
 
@@ -31,8 +32,9 @@ app.conf.update(
     # exchange); A's callback queue is known by name only (system_b.wire.PeerQueue).
     task_default_queue=QUEUE_SYSTEM_B,
     task_queues=own_queues(),
-    # A message B cannot read is dead-lettered rather than dropped (system_b.wire.Consumer).
-    worker_consumer="system_b.wire:Consumer",
+    # A message B cannot read is dead-lettered rather than dropped (system_b.wire.Consumer);
+    # delayed delivery binds only B's own queue (system_b.consumer).
+    worker_consumer="system_b.consumer:Consumer",
     task_default_delivery_mode="persistent",
     # Wait for the broker to confirm each publish (results' link messages included), so a
     # message the broker never took raises here instead of vanishing:
@@ -61,3 +63,5 @@ app.conf.update(
 )
 
 app.steps["consumer"].add(DeclareDeadLetter)
+# A message dead-lettered for its delivery limit becomes a worker_lost failure with errbacks.
+app.steps["consumer"].add(DeadLetterWatch)
