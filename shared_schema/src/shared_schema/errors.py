@@ -26,6 +26,8 @@ class ErrorCode(StrEnum):
     INVALID_JSON_LINE = "invalid_json_line"
     FILE_TOO_LARGE = "file_too_large"
     TOO_MANY_COLUMNS = "too_many_columns"
+    INVALID_HEADER = "invalid_header"
+    """A header cell is blank, or names a column another cell already names."""
     # The request: a bug or a version mismatch between A and B; retrying will not help.
     INVALID_REQUEST = "invalid_request"
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
@@ -58,6 +60,8 @@ ERROR_HINTS: Final[dict[ErrorCode, str]] = {
     "message and upload the file again.",
     ErrorCode.FILE_TOO_LARGE: "Split the file into smaller parts and upload them separately.",
     ErrorCode.TOO_MANY_COLUMNS: "Remove columns you do not need, or split the table.",
+    ErrorCode.INVALID_HEADER: "Give every column in the header row a name of its own (none "
+    "blank, none repeated), then upload the file again.",
     ErrorCode.INVALID_REQUEST: "This is a fault on our side, not in your file. Retry later; "
     "if it persists, contact support.",
     ErrorCode.UNSUPPORTED_SCHEMA_VERSION: "This is a fault on our side, not in your file. "
@@ -133,6 +137,10 @@ class FileTooLarge(ProcessingError):
 
 class TooManyColumns(ProcessingError):
     code = ErrorCode.TOO_MANY_COLUMNS
+
+
+class InvalidHeader(ProcessingError):
+    code = ErrorCode.INVALID_HEADER
 
 
 class InvalidRequest(ProcessingError):

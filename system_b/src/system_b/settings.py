@@ -40,6 +40,9 @@ class Settings:
     """More columns than this fails TOO_MANY_COLUMNS: a bound on the memory one row takes."""
     max_line_bytes: int
     """Longest line B holds in memory; a longer one fails UNSUPPORTED_FORMAT."""
+    max_gzip_ratio: int
+    """How many times its compressed size a gzip file may inflate to (once past 4 MiB of text);
+    more fails FILE_TOO_LARGE within seconds: a bound on a decompression bomb's work."""
     soft_time_limit: int
     """Seconds before ``SoftTimeLimitExceeded`` turns into a PROCESSING_TIMEOUT failure."""
     hard_time_limit: int
@@ -65,6 +68,7 @@ class Settings:
             max_file_bytes=_env_int("CROSSLINK_MAX_FILE_BYTES", 2 * 1024**3),
             max_columns=_env_int("CROSSLINK_MAX_COLUMNS", 1000),
             max_line_bytes=_env_int("CROSSLINK_MAX_LINE_BYTES", 1024**2),
+            max_gzip_ratio=_env_int("CROSSLINK_MAX_GZIP_RATIO", 100),
             soft_time_limit=soft,
             hard_time_limit=hard,
             task_events=_env_bool("CROSSLINK_TASK_EVENTS", False),

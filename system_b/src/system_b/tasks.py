@@ -113,6 +113,7 @@ def _process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
             max_bytes=settings.max_file_bytes,
             max_columns=settings.max_columns,
             max_line_bytes=settings.max_line_bytes,
+            max_gzip_ratio=settings.max_gzip_ratio,
             on_progress=progress_throttled(publish, interval=PROGRESS_MIN_INTERVAL_S),
         )
     except SoftTimeLimitExceeded:
