@@ -14,7 +14,7 @@ def sent_before_the_outbox(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('files', '0002_file_owner'),
+        ('files', '0003_error_code_invalid_header'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='file',
             name='error_code',
-            field=models.CharField(blank=True, choices=[('empty_file', 'empty_file'), ('no_header', 'no_header'), ('undecodable_text', 'undecodable_text'), ('binary_file', 'binary_file'), ('unsupported_format', 'unsupported_format'), ('inconsistent_rows', 'inconsistent_rows'), ('unterminated_quote', 'unterminated_quote'), ('invalid_json_line', 'invalid_json_line'), ('file_too_large', 'file_too_large'), ('too_many_columns', 'too_many_columns'), ('invalid_request', 'invalid_request'), ('unsupported_schema_version', 'unsupported_schema_version'), ('storage_key_outside_root', 'storage_key_outside_root'), ('file_missing', 'file_missing'), ('processing_timeout', 'processing_timeout'), ('storage_unavailable', 'storage_unavailable'), ('worker_lost', 'worker_lost'), ('no_outcome', 'no_outcome'), ('internal_error', 'internal_error')], default='', max_length=64),
+            field=models.CharField(blank=True, choices=[('empty_file', 'empty_file'), ('no_header', 'no_header'), ('undecodable_text', 'undecodable_text'), ('binary_file', 'binary_file'), ('unsupported_format', 'unsupported_format'), ('inconsistent_rows', 'inconsistent_rows'), ('unterminated_quote', 'unterminated_quote'), ('invalid_json_line', 'invalid_json_line'), ('file_too_large', 'file_too_large'), ('too_many_columns', 'too_many_columns'), ('invalid_header', 'invalid_header'), ('invalid_request', 'invalid_request'), ('unsupported_schema_version', 'unsupported_schema_version'), ('storage_key_outside_root', 'storage_key_outside_root'), ('file_missing', 'file_missing'), ('processing_timeout', 'processing_timeout'), ('storage_unavailable', 'storage_unavailable'), ('worker_lost', 'worker_lost'), ('no_outcome', 'no_outcome'), ('internal_error', 'internal_error')], default='', max_length=64),
         ),
         migrations.AddIndex(
             model_name='file',
