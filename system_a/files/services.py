@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from files.dispatch import processing_request_send  # the only caller of send_task
 from files.models import File
-from files.outcomes import INTERNAL_ERROR_MESSAGE, failure_describe, failure_is_wire_error
+from files.outcomes import failure_describe, failure_is_wire_error
 from files.storage import storage_delete, storage_save_upload
 from shared_schema.errors import INFRASTRUCTURE_CODES, ErrorCode
 from shared_schema.payloads import ProcessingResult
@@ -399,8 +399,9 @@ def file_apply_outcome(
     the result backend has no reason).
 
     * A result outside the contract: FAILED ``internal_error``.
-    * A failure of the wire (broker or backend gone while B published): not the file's outcome;
-      left PROCESSING for the redelivered run's callback or the sweeper.
+    * A failure of the wire (broker or backend gone while B published), or a failure with no
+      stored reason: not the file's outcome; left PROCESSING for the redelivered run's
+      callback or the sweeper.
     * A failure of the run (``shared_schema.errors.INFRASTRUCTURE_CODES``, e.g. the message
       reached its delivery limit): a new attempt, up to ``max_attempts``; then FAILED with it.
     * Any other failure: FAILED with its code and message, which the user can act on.
@@ -432,13 +433,17 @@ def file_apply_outcome(
         )
         return Applied.WAITING
     if reason is None:
-        # Nothing stored (expired, or never written): the failure is known, its reason is not.
+        # An errback, but no failure stored for the task (not yet rewritten by a redelivered
+        # run, expired, or never written): no verdict on the file. The redelivered run's
+        # callback, or the sweeper at the deadline, decides.
         logger.warning(
-            "File %s: task %s failed and the result backend has no reason", file_id, task_id
+            "File %s: task %s reported a failure the result backend does not hold; "
+            "leaving the file PROCESSING for the sweeper",
+            file_id,
+            task_id,
         )
-        code, message = ErrorCode.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE
-    else:
-        code, message = failure_describe(reason)
+        return Applied.WAITING
+    code, message = failure_describe(reason)
     if code in INFRASTRUCTURE_CODES:
         limit = settings.MAX_ATTEMPTS if max_attempts is None else max_attempts
         transition = file_new_attempt(

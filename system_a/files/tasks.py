@@ -13,7 +13,6 @@ files.dispatch, which names these tasks, so a module-level import here would be 
 from typing import Any
 
 from celery import Task, shared_task
-from celery.result import AsyncResult
 from celery.utils.log import get_task_logger
 from django.db import InterfaceError, OperationalError
 
@@ -51,6 +50,7 @@ def file_processing_failed(
     self: Task[Any, Any], failed_task_id: str, *, file_id: int, task_id: str
 ) -> str:
     from files import services
+    from files.selectors import Outcome, attempt_outcome
 
     if failed_task_id != task_id:
         logger.warning(
@@ -59,13 +59,20 @@ def file_processing_failed(
             task_id,
             failed_task_id,
         )
+    # What the backend holds now, not only the failure this errback was sent for: when B's
+    # worker could not publish the success link (the broker went away), Celery recorded a
+    # wire error and sent this errback, while the redelivered message ran again and may have
+    # stored SUCCESS since. That success is the outcome.
     try:
-        exc = AsyncResult(failed_task_id, app=self.app).result
-    except Exception:  # the failure is known even when its reason is not
+        outcome = attempt_outcome(task_id=failed_task_id)
+    except Exception:  # the failure is known, its reason is not: the sweeper looks again
         logger.exception("File %s: could not read why task %s failed", file_id, failed_task_id)
-        exc = None
+        outcome = Outcome(state="UNKNOWN")
     return services.file_apply_outcome(
-        file_id=file_id, task_id=task_id, succeeded=False, value=exc
+        file_id=file_id,
+        task_id=task_id,
+        succeeded=outcome.state == "SUCCESS",
+        value=outcome.result,
     ).value
 
 
