@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from files.dispatch import processing_request_send  # the only caller of send_task
 from files.models import File
 from files.outcomes import failure_describe, failure_is_wire_error
+from files.selectors import file_ids_free
 from files.storage import storage_delete, storage_save_upload
 from shared_schema.errors import INFRASTRUCTURE_CODES, ErrorCode
 from shared_schema.payloads import ProcessingResult
@@ -188,7 +189,7 @@ def file_relay(*, now: datetime, unsent_after: timedelta, limit: int = 500) -> R
     and each would only wait out the same connection timeout.
     """
     report = RelayReport(resent=[], sent=[])
-    unsent = _locked_ids(
+    unsent = file_ids_free(
         limit=limit,
         status=File.Status.PROCESSING,
         sent_at__isnull=True,
@@ -203,7 +204,7 @@ def file_relay(*, now: datetime, unsent_after: timedelta, limit: int = 500) -> R
             )
             _file_send(file=file, task_id=file.task_id, undo=False)
             report.resent.append(file.pk)
-        for file_id in _locked_ids(limit=limit, status=File.Status.PENDING):
+        for file_id in file_ids_free(limit=limit, status=File.Status.PENDING):
             if file_dispatch(file_id=file_id).applied:
                 report.sent.append(file_id)
     except Exception:  # noqa: BLE001 - logged by _file_send; the next run sends the rest
@@ -211,18 +212,6 @@ def file_relay(*, now: datetime, unsent_after: timedelta, limit: int = 500) -> R
     if report.resent or report.sent:
         logger.info("Relay: resent %s, sent %s", len(report.resent), len(report.sent))
     return report
-
-
-def _locked_ids(*, limit: int, **filters: object) -> list[int]:
-    # skip_locked: a file some other transaction holds right now (a callback being applied, a
-    # concurrent relay or sweeper) is moving; leave it to that transaction.
-    with transaction.atomic():
-        return list(
-            File.objects.select_for_update(skip_locked=True)
-            .filter(**filters)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:limit]
-        )
 
 
 def file_dispatch_on_commit(*, file_id: int) -> None:

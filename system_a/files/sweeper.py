@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 
 from files import services
 from files.models import File
 from files.outcomes import failure_is_wire_error
-from files.selectors import Outcome, attempt_outcome
+from files.selectors import Outcome, attempt_outcome, file_ids_free
 from shared_schema.errors import ERROR_HINTS, ErrorCode
 
 logger = logging.getLogger(__name__)
@@ -84,20 +83,8 @@ def file_sweep(
     return report
 
 
-def _stale_ids(*, limit: int, **filters: object) -> list[int]:
-    # skip_locked: a file some other transaction holds right now (a callback being applied, a
-    # concurrent sweeper) is not stale, it is moving; leave it to that transaction.
-    with transaction.atomic():
-        return list(
-            File.objects.select_for_update(skip_locked=True)
-            .filter(**filters)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-
-
 def _sweep_pending(*, now: datetime, policy: SweepPolicy, report: SweepReport) -> None:
-    ids = _stale_ids(
+    ids = file_ids_free(
         limit=policy.batch,
         status=File.Status.PENDING,
         updated_at__lt=now - policy.pending_stale_after,
@@ -121,7 +108,7 @@ def _sweep_processing(
     outcome_of: Callable[..., Outcome],
     report: SweepReport,
 ) -> None:
-    ids = _stale_ids(
+    ids = file_ids_free(
         limit=policy.batch,
         status=File.Status.PROCESSING,
         dispatched_at__lt=now - policy.processing_stale_after,
