@@ -365,3 +365,27 @@ def test_tasks_import_services_only_inside_their_bodies() -> None:
         node.module or "" for node in top_level if isinstance(node, ast.ImportFrom)
     }
     assert not imported & {"services", "sweeper", "files.services", "files.sweeper"}
+
+
+@pytest.mark.django_db
+def test_an_unsent_claim_the_relay_cannot_send_stays_claimed_for_its_next_run(
+    processing_file: MakeFile,
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    file = processing_file(dispatched_at=timezone.now() - timedelta(minutes=1))
+    pending = processing_file(task_id="other")
+    File.objects.filter(pk=pending.pk).update(status=File.Status.PENDING, task_id="", attempts=0)
+
+    with celery_broker("amqp://guest:guest@127.0.0.1:1//"):
+        report = services.file_relay(now=timezone.now(), unsent_after=timedelta(seconds=10))
+
+    file.refresh_from_db()
+    pending.refresh_from_db()
+    assert report.resent == []
+    assert report.sent == []
+    # The claim is the outbox entry: not undone, sent by a later run under the same task id.
+    assert (file.status, file.task_id, file.sent_at) == (File.Status.PROCESSING, "task-1", None)
+    assert pending.status == File.Status.PENDING  # the relay stopped at the first failure
