@@ -14,7 +14,7 @@ def sent_before_the_outbox(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('files', '0003_error_code_invalid_header'),
+        ('files', '0004_history'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
