@@ -225,6 +225,7 @@ def test_dispatching_a_file_that_is_not_pending_changes_nothing_and_says_what_it
     assert File.objects.get(pk=file.pk).task_id == "task-1"
 
 
+@pytest.mark.services
 def test_each_test_run_uses_a_database_of_its_own(db: None) -> None:
     from django.db import connection
 

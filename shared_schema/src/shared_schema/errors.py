@@ -202,6 +202,13 @@ INFRASTRUCTURE_CODES: Final[frozenset[ErrorCode]] = frozenset(
 attempt limit) instead of failing the file."""
 
 
+RETRYABLE_ERRORS: tuple[type[ProcessingError], ...] = tuple(
+    cls for cls in ProcessingError.__subclasses__() if cls.retryable
+)
+"""What a worker retries (B's ``autoretry_for``): the classes marked ``retryable``, so the
+contract says once which failures are transient."""
+
+
 def error_class_for(code: ErrorCode) -> type[ProcessingError]:
     """The exception class B raises for ``code`` (``ProcessingError`` for codes only A sets)."""
     for cls in ProcessingError.__subclasses__():

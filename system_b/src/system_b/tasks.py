@@ -11,6 +11,7 @@ from celery.utils.log import get_task_logger
 from pydantic import ValidationError
 
 from shared_schema.errors import (
+    RETRYABLE_ERRORS,
     InvalidRequest,
     ProcessingError,
     ProcessingTimeout,
@@ -79,8 +80,9 @@ def request_parse(payload: object) -> ProcessingRequest:
 @app.task(
     name=PROCESS_TASK,
     bind=True,
-    # Only transient storage faults retry; every other ProcessingError is permanent.
-    autoretry_for=(StorageUnavailable,),
+    # Only the errors the contract marks retryable (transient storage faults) retry; every
+    # other ProcessingError is permanent.
+    autoretry_for=RETRYABLE_ERRORS,
     retry_backoff=5,
     retry_backoff_max=120,
     retry_jitter=True,
