@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import QuerySet
+from pydantic import ValidationError
 
 from files.models import File, FileEvent
 from shared_schema.payloads import PROGRESS_STATE, ProcessingProgress
@@ -96,13 +97,20 @@ def file_activity(*, file: File) -> Activity | None:
         return None
     result: AsyncResult[Any] = AsyncResult(file.task_id, app=current_app)
     try:
-        state: str = result.state
-        info = result.info
+        # State and info from one read: `result.state` then `result.info` are two reads, and a
+        # task finishing between them gave PROGRESS with B's result as its info (a 500, seen
+        # under `make test-compose`).
+        meta = result.backend.get_task_meta(result.id)
+        state: str = meta["status"]
+        info = meta.get("result")
     except Exception:  # noqa: BLE001 - progress is a nicety; the page must render without it
         return Activity(state="UNKNOWN")
     progress = None
     if state == PROGRESS_STATE and isinstance(info, dict):
-        progress = ProcessingProgress.model_validate(info)
+        try:
+            progress = ProcessingProgress.model_validate(info)
+        except ValidationError:
+            progress = None  # not B's progress: show the state without it
     return Activity(state=state, progress=progress)
 
 
