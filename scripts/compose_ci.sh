@@ -364,6 +364,6 @@ export CROSSLINK_COMPOSE_BIN=$COMPOSE_BIN CROSSLINK_COMPOSE_ARGS=$WORK/compose-a
 printf 'images made or found: %ss\nproject images built: %ss\n' "$images_s" "$build_s" \
   >"$WORK/timings.txt"
 status=0
-system_a/.venv/bin/python -m pytest tests/compose -p no:cacheprovider ${PYTEST_FLAGS:-} || status=$?
+tests/.venv/bin/python -m pytest tests/compose -p no:cacheprovider ${PYTEST_FLAGS:-} || status=$?
 cat "$WORK/timings.txt" 2>/dev/null || true
 exit "$status"
