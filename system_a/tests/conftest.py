@@ -99,10 +99,21 @@ def csv_upload(content: bytes = GOOD_CSV, name: str = "people.csv") -> SimpleUpl
     return SimpleUploadedFile(name, content, content_type="text/csv")
 
 
-def succeed(file: File, *, output_key: str | None = None) -> File:
-    """Apply B's success callback to ``file`` (PROCESSING) with a typed summary."""
+def succeed(file: File, *, output: bytes | None = None) -> File:
+    """Apply B's success callback to ``file`` (PROCESSING) with a typed summary; with
+    ``output``, B wrote it as the normalized output, where B writes the file's output."""
+    from django.conf import settings
+
     from files import services
+    from shared_schema.keys import output_key_of
     from shared_schema.payloads import ProcessingResult
+
+    output_key = None
+    if output is not None:
+        output_key = output_key_of(file.storage_key)
+        path = settings.STORAGE_ROOT / output_key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(output)
 
     result = ProcessingResult.model_validate(
         {

@@ -226,9 +226,7 @@ def test_retrying_a_file_that_is_not_failed_is_409(
 def test_the_normalized_output_downloads_whatever_the_client_accepts(
     api: APIClient, processing_file: MakeFile, storage_root: Path
 ) -> None:
-    (storage_root / "outputs").mkdir()
-    (storage_root / "outputs" / "x.csv").write_bytes(b"id\n1\n")
-    file = succeed(processing_file(), output_key="outputs/x.csv")
+    file = succeed(processing_file(), output=b"id\n1\n")
     url = reverse("api:file-download", args=[file.pk])
 
     assert api.get(detail(file.pk)).json()["summary"]["has_output"] is True
