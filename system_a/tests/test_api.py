@@ -43,7 +43,8 @@ def test_without_credentials_the_api_answers_401_naming_the_token_scheme() -> No
 
 def test_a_token_is_issued_for_a_username_and_password(user: User) -> None:
     client = APIClient()
-    token = client.post(reverse("api:token"), {"username": "ada", "password": PASSWORD}).json()
+    credentials = {"username": "ada", "password": PASSWORD}
+    token = client.post(reverse("api:token"), credentials, format="json").json()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token['token']}")
 
     assert client.get(FILES).status_code == 200
