@@ -1,23 +1,24 @@
 """System A's Celery application: ``celery -A config worker``.
 
 Configuration comes from Django settings under the ``CELERY_`` namespace, as in Celery's own
-``examples/django``; the queues from config/wire.py.
+``examples/django``; what every system on the wire shares (queues, peers, dead-lettering) from
+``shared_schema.wire``.
 """
 
 import os
 from typing import Any
 
-from celery import Celery
 from celery.signals import task_prerun
 
-from config.wire import DeclareDeadLetter, SystemAAMQP
+from config import telemetry
+from shared_schema.wire import WireCelery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("system_a", amqp=SystemAAMQP)
+app = WireCelery("system_a")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.steps["consumer"].add(DeclareDeadLetter)
+telemetry.celery_setup(app)  # log context, traces, metrics: docs/observability.md
 
 
 @task_prerun.connect

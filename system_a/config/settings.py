@@ -14,8 +14,9 @@ from pathlib import Path
 import dj_database_url
 
 from config.env import env_bool, env_choice, env_int, env_list, env_str
-from config.wire import own_queues
 from shared_schema.names import QUEUE_SYSTEM_A
+from shared_schema.queues import SYSTEM_A_QUEUE
+from shared_schema.wire import common_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -190,40 +191,46 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- Seeing what happens (config/telemetry.py, docs/observability.md) --------------------------
+
+# Read where they are used (shared_schema.telemetry, prometheus_client, the OpenTelemetry SDK);
+# named here, checked early, so that this file lists every variable A reads.
+LOG_FORMAT = env_choice("CROSSLINK_LOG_FORMAT", choices=("text", "json"), default="text")
+METRICS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+
+# Every line carries the file, attempt, task and trace it is about; JSON lines when
+# CROSSLINK_LOG_FORMAT=json (shared_schema.telemetry, docs/observability.md). Celery's worker
+# installs the same on the handlers it sets up (config/telemetry.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "shared_schema.telemetry.LogContextFilter"}},
+    "formatters": {"crosslink": {"()": "shared_schema.telemetry.log_formatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "crosslink",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    # runserver's request lines, in the same format as the rest.
+    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 
 # --- Celery (read by config/celery.py through the CELERY_ namespace) ---------------------------
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/0")
-# Retry every result-backend operation (reads included) on a connection error with backoff, so
-# a Redis restart delays a callback instead of failing it with a wrong reason:
-# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-backend-always-retry
-CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
-CELERY_RESULT_BACKEND_MAX_RETRIES = 20
-# JSON only, in and out. Pickle on a broker shared between systems is remote code execution:
-# https://docs.celeryq.dev/en/stable/userguide/security.html#serializers
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_RESULT_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
-# A's own tasks (the callbacks, the sweeper) go to A's queue, and A's workers consume only it.
-CELERY_TASK_DEFAULT_QUEUE = QUEUE_SYSTEM_A
-# A declares only its own queue (quorum, delivery limit, dead-letter exchange; from
-# shared_schema.queues); B's queue is known by name only (config/wire.py, PeerQueue).
-CELERY_TASK_QUEUES = own_queues()
-CELERY_TASK_DEFAULT_DELIVERY_MODE = "persistent"
-# Publisher confirms: a send the broker did not take raises, so dispatch can leave the file
-# PENDING instead of believing it was sent.
-# https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.pyamqp.html
-CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The settings every system on the wire shares (shared_schema.wire.common_settings: JSON only,
+# persistent messages, publisher confirms, late acks, A's own quorum queue and no other, the
+# dead-lettering consumer, task events only when a monitor runs), under Django's CELERY_
+# namespace; A's own settings follow.
+for _name, _value in common_settings(
+    queue=SYSTEM_A_QUEUE, task_events=env_bool("CROSSLINK_TASK_EVENTS", default=False)
+).items():
+    globals()[f"CELERY_{_name.upper()}"] = _value
 # Dispatch runs inside a web request: fail fast when the broker is down (the file stays
 # PENDING and the sweeper sends it later) rather than hold the request for minutes.
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CROSSLINK_BROKER_CONNECT_TIMEOUT", default=4)
@@ -231,24 +238,12 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "in
 # Keep database connections across tasks (Celery's Django fix-up otherwise reconnects for every
 # task); config/celery.py checks them before each task the way Django does per request.
 CELERY_DB_REUSE_MAX = env_int("CROSSLINK_DB_REUSE_MAX", default=1000)
-# Callbacks are idempotent (guarded by state and attempt), so a redelivery after a crash is safe.
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # A's tasks are short (one guarded UPDATE), so each worker process may hold a few messages
 # (Celery's default, 4) instead of waiting out a broker round trip between callbacks. Held
 # messages are unacknowledged: if the worker dies they are redelivered, not lost (past the
 # queue's delivery limit, dead-lettered, and the sweeper applies B's stored outcome).
 # https://docs.celeryq.dev/en/stable/userguide/optimizing.html#prefetch-limits
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
-# Task events are for a monitor (Flower, `celery events`), and off unless one runs: each is a
-# confirmed publish, two of them (received, started) before every task, and together they cost
-# a sixth of a round trip in `make bench`. Compose, which runs Flower, turns them on for both
-# systems; Flower would also enable them over remote control.
-# https://docs.celeryq.dev/en/stable/userguide/monitoring.html#events
-CELERY_WORKER_SEND_TASK_EVENTS = env_bool("CROSSLINK_TASK_EVENTS", default=False)
-# No "task-sent" event: it is one more confirmed publish on every dispatch, and Flower already
-# learns of each task from the worker's own events (received, started, succeeded, failed).
-CELERY_TASK_SEND_SENT_EVENT = False
 
 # --- Sweeper: nothing lost, nothing stuck (files/sweeper.py, docs/reliability.md) ------------
 

@@ -14,6 +14,7 @@ from shared_schema.errors import (
     FileMissing,
     FileTooLarge,
     InconsistentRows,
+    InvalidHeader,
     InvalidJsonLine,
     NoHeader,
     ProcessingError,
@@ -31,6 +32,7 @@ from shared_schema.payloads import (
     ProcessingResult,
 )
 from system_b.processing import PROGRESS_EVERY_ROWS, file_process
+from system_b.streams import GZIP_RATIO_AFTER_BYTES, READ_BYTES
 
 Store = Callable[..., ProcessingRequest]
 LIMIT = 10 * 1024**2
@@ -156,6 +158,14 @@ def test_json_lines_are_recognized_and_summarized(stored: Store, storage_root: P
     ]
 
 
+def test_nested_objects_may_repeat_keys_only_the_first_objects_own_keys_name_columns(
+    stored: Store, storage_root: Path
+) -> None:
+    result = run(stored(b'{"x": {"y": 1, "y": 2}, "z": 1}\n'), storage_root)
+
+    assert [c.name for c in result.columns] == ["x", "z"]
+
+
 def test_a_gzip_compressed_file_is_read_through_and_hashed_as_stored(
     stored: Store, storage_root: Path
 ) -> None:
@@ -239,6 +249,36 @@ def test_values_that_only_look_typed_are_strings_or_wider(
     assert types(run(stored(content), storage_root))["v"] == expected
 
 
+def test_codes_with_leading_zeros_are_strings_and_zero_itself_is_a_number(
+    stored: Store, storage_root: Path
+) -> None:
+    content = (
+        b"zip,account,rate,count,small\n"
+        b"08123,-007,00.5,0,0.25\n"
+        b"00501,12,1.5,10,-0.5\n"
+        b"90210,3,2,-0,0e3\n"
+    )
+
+    result = run(stored(content), storage_root)
+
+    assert types(result) == {
+        "zip": ColumnType.STRING,
+        "account": ColumnType.STRING,
+        "rate": ColumnType.STRING,
+        "count": ColumnType.INTEGER,
+        "small": ColumnType.FLOAT,
+    }
+    assert result.columns[0].min is None
+
+
+def test_a_leading_zero_late_in_a_large_integer_column_makes_it_a_string(
+    stored: Store, storage_root: Path
+) -> None:
+    content = b"code\n" + b"1234\n" * 50_000 + b"0123\n"
+
+    assert types(run(stored(content), storage_root))["code"] == ColumnType.STRING
+
+
 def test_a_value_with_a_newline_makes_its_column_a_string(
     stored: Store, storage_root: Path
 ) -> None:
@@ -303,6 +343,58 @@ def test_a_few_sample_rows_keep_nulls_as_none(stored: Store, storage_root: Path)
 
 def test_blank_lines_between_rows_are_not_rows(stored: Store, storage_root: Path) -> None:
     assert run(stored(b"a,b\n1,2\n\n3,4\n\n"), storage_root).rows == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt"),
+    [
+        (b"a,b\r1,2\r3,4\r", FileFormat.CSV),
+        (b"a\tb\r1\t2\r3\t4", FileFormat.TSV),
+        (b'{"a": 1, "b": 2}\r{"a": 3, "b": 4}\r', FileFormat.JSONL),
+        (gzip.compress(b"a;b\r1;2\r3;4\r"), FileFormat.CSV),
+    ],
+    ids=["csv", "tsv-no-last-line-end", "jsonl", "gzip-semicolons"],
+)
+def test_old_mac_line_ends_a_carriage_return_alone_are_read_as_line_ends(
+    stored: Store, storage_root: Path, content: bytes, fmt: FileFormat
+) -> None:
+    result = run(stored(content), storage_root)
+
+    assert (result.format, result.rows) == (fmt, 2)
+    assert [c.name for c in result.columns] == ["a", "b"]
+    assert types(result) == {"a": ColumnType.INTEGER, "b": ColumnType.INTEGER}
+    assert output_of(result, storage_root).splitlines() == ["a,b", "1,2", "3,4"]
+    assert "\r" not in output_of(result, storage_root).replace("\r\n", "")
+
+
+def test_a_file_with_old_mac_line_ends_is_not_its_own_normalized_output(
+    stored: Store, storage_root: Path
+) -> None:
+    request = stored(b"a,b\r1,2\r")
+
+    result = run(request, storage_root)
+
+    output = storage_root / str(result.output_key)
+    assert output.stat().st_ino != (storage_root / request.storage_key).stat().st_ino
+    assert output.read_bytes() == b"a,b\n1,2\n"
+
+
+def test_old_mac_line_ends_past_the_detected_sample_keep_their_line_numbers(
+    stored: Store, storage_root: Path
+) -> None:
+    content = b"a,b\r" + b"1,2\r" * 50_000 + b"1\r"
+
+    with pytest.raises(InconsistentRows, match="Line 50002 has 1 field"):
+        run(stored(content), storage_root)
+
+
+def test_a_file_mixing_lone_carriage_returns_with_line_feeds_is_refused_in_our_words(
+    stored: Store, storage_root: Path
+) -> None:
+    with pytest.raises(UnsupportedFormat, match="Line 2 has a carriage return") as failure:
+        run(stored(b"a,b\n1,2\r3,4\n"), storage_root)
+
+    assert "universal-newline" not in failure.value.message
 
 
 # --- Normalized output ------------------------------------------------------------------------
@@ -387,6 +479,12 @@ def test_a_file_that_fails_part_way_leaves_no_output(stored: Store, storage_root
         (b",,\n1,2,3\n", NoHeader, "Line 1"),
         (b"1,2,3\n4,5,6\n", NoHeader, "Line 1 .*looks like data"),
         (b"{}\n", NoHeader, "Line 1 is an empty object"),
+        (b"a,,c\n1,2,3\n", InvalidHeader, "Line 1: column 2 has no name"),
+        (b" ,b,\t\n1,2,3\n", InvalidHeader, "Line 1: columns 1 and 3 have no name"),
+        (b"a,a,b\n1,2,3\n", InvalidHeader, "Line 1 names the column 'a' twice .columns 1 and 2."),
+        (b"x;a;b; a\n1;2;3;4\n", InvalidHeader, "'a' twice .columns 2 and 4."),
+        (b'\n{"a": 1, "a": 2}\n', InvalidHeader, "Line 2 names the column 'a' twice"),
+        (b'{"": 1, "b": 2}\n', InvalidHeader, "Line 1: column 1 has no name"),
         (b"a,b,c\n1,2,3\n4,5\n", InconsistentRows, "Line 3 has 2 fields; the header has 3"),
         (b'a,b\n"x\ny",1\n1,2,3\n', InconsistentRows, "Line 4 has 3 fields"),
         (b'{"a": 1}\n{"a": 2, "b": 3}\n', InconsistentRows, "Line 2 has the key 'b'"),
@@ -414,6 +512,12 @@ def test_a_file_that_fails_part_way_leaves_no_output(stored: Store, storage_root
         "nameless-header",
         "numeric-header",
         "empty-json-object",
+        "blank-header-cell",
+        "blank-header-cells",
+        "duplicate-header-cell",
+        "duplicate-header-cell-but-for-spaces",
+        "duplicate-json-key",
+        "blank-json-key",
         "short-row",
         "long-row-after-multiline",
         "json-extra-key",
@@ -440,6 +544,16 @@ def test_a_broken_file_fails_with_its_own_error_naming_the_problem(
         run(stored(content), storage_root)
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n", ""], ids=["lf", "crlf", "none"])
+def test_an_invalid_json_line_names_the_column_on_that_line_whatever_its_line_ending(
+    stored: Store, storage_root: Path, ending: str
+) -> None:
+    content = f'{{"a": 1}}\n{{"a": 2{ending}'.encode()
+
+    with pytest.raises(InvalidJsonLine, match=r"^Line 2 is not valid JSON: .* \(at column 8\)\.$"):
+        run(stored(content), storage_root)
+
+
 def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(
     stored: Store, storage_root: Path
 ) -> None:
@@ -456,6 +570,45 @@ def test_a_small_gzip_file_that_expands_past_the_limit_is_refused(
 
     with pytest.raises(FileTooLarge, match="Uncompressed"):
         file_process(request=request, storage_root=storage_root, max_bytes=100_000)
+
+
+def gzip_bomb(*, inflated_mib: int) -> bytes:
+    """A gzip file about a thousand times smaller than its text: one small member, repeated
+    (a gzip file may hold several members, read one after another)."""
+    member = gzip.compress(b"1,2\n" * (256 * 1024), compresslevel=9)  # 1 MiB of rows
+    return gzip.compress(b"a,b\n") + member * inflated_mib
+
+
+def test_a_gzip_bomb_fails_after_a_few_megabytes_of_text_not_at_the_size_limit(
+    stored: Store, storage_root: Path
+) -> None:
+    request = stored(gzip_bomb(inflated_mib=2048))  # 2 GiB of text from about 2 MB
+    seen: list[ProcessingProgress] = []
+
+    with pytest.raises(FileTooLarge, match="more than 100 times its compressed size"):
+        file_process(
+            request=request,
+            storage_root=storage_root,
+            max_bytes=4 * 1024**3,
+            on_progress=seen.append,
+        )
+
+    # Rows are 4 bytes. Before it fails, B parses the text it may read before the ratio is
+    # checked, or as much as 100 times what it has read ahead of the gzip stream (a few reads).
+    read_ahead = 100 * 4 * READ_BYTES
+    assert max((p.rows for p in seen), default=0) <= max(GZIP_RATIO_AFTER_BYTES, read_ahead) // 4
+
+
+def test_the_gzip_ratio_limit_is_a_setting_of_its_own(stored: Store, storage_root: Path) -> None:
+    request = stored(gzip_bomb(inflated_mib=6))
+
+    limits = {"storage_root": storage_root, "max_bytes": 32 * 1024**2}
+
+    with pytest.raises(FileTooLarge, match="more than 100 times"):
+        file_process(request=request, **limits)  # type: ignore[arg-type]
+    result = file_process(request=request, max_gzip_ratio=2000, **limits)  # type: ignore[arg-type]
+
+    assert result.rows == 6 * 256 * 1024
 
 
 def test_a_header_with_more_columns_than_the_limit_is_refused(
@@ -523,6 +676,7 @@ def test_every_error_code_b_raises_on_a_file_is_covered_here() -> None:
         InvalidJsonLine,
         FileTooLarge,
         TooManyColumns,
+        InvalidHeader,
         StorageKeyOutsideRoot,
         FileMissing,
     }
@@ -559,3 +713,23 @@ def test_progress_is_offered_while_parsing_and_once_at_the_end(
     assert 0 < seen[0].bytes_read < seen[-1].bytes_read
     assert seen[-1].rows == rows
     assert seen[-1].bytes_read == seen[-1].bytes_total == len(content)
+    assert [p.percent for p in seen].count(100) == 1
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+def test_progress_shows_100_percent_only_once_the_file_is_done(
+    stored: Store, storage_root: Path, compressed: bool
+) -> None:
+    # A gzip file's stored bytes are all read long before its text is parsed.
+    content = b"n\n" + b"1\n" * 200_000
+    seen: list[ProcessingProgress] = []
+
+    run(
+        stored(gzip.compress(content) if compressed else content),
+        storage_root,
+        on_progress=seen.append,
+    )
+
+    assert len(seen) >= 3
+    assert all(p.percent < 100 for p in seen[:-1])
+    assert seen[-1].percent == 100

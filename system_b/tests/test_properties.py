@@ -15,11 +15,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from shared_schema.errors import ErrorCode, ProcessingError
 from shared_schema.payloads import ColumnType, FileFormat, ProcessingRequest, ProcessingResult
+from system_b.infer import ColumnProfile
 from system_b.processing import file_process
 
 PROPERTIES = settings(
@@ -264,3 +265,109 @@ def test_damaged_bytes_never_fail_outside_the_contract(
     with contextlib.suppress(ProcessingError):
         result = process(root, bytes(content))
         assert result.sha256 == hashlib.sha256(content).hexdigest()
+
+
+@PROPERTIES
+@given(
+    obj=st.dictionaries(st.text(string.ascii_lowercase, min_size=1, max_size=4), st.integers()),
+    cut=st.integers(min_value=1),
+    ending=st.sampled_from(["\n", "\r\n", ""]),
+)
+def test_an_invalid_json_line_is_placed_at_the_column_json_finds_on_the_line_alone(
+    root: Path, obj: dict[str, int], cut: int, ending: str
+) -> None:
+    whole = json.dumps({"first": 1, **obj})
+    line = whole[: 1 + cut % (len(whole) - 1)]  # cut short, never to nothing: never valid JSON
+    try:
+        json.loads(line)
+    except json.JSONDecodeError as exc:
+        column = exc.colno
+    else:  # pragma: no cover - a prefix of an object is never one
+        raise AssertionError(line)
+
+    with pytest.raises(ProcessingError) as failure:
+        process(root, (json.dumps({"first": 0}) + "\n" + line + ending).encode())
+
+    assert failure.value.code == ErrorCode.INVALID_JSON_LINE
+    assert failure.value.message.startswith("Line 2 ")
+    assert failure.value.message.endswith(f"(at column {column}).")
+
+
+@PROPERTIES
+@given(
+    numbers=st.lists(st.integers(-(10**6), 10**6), min_size=1, max_size=60),
+    widths=st.lists(st.integers(0, 8), min_size=1, max_size=60),
+    batch=st.integers(1, 20),
+)
+def test_an_integer_column_is_a_string_exactly_when_a_value_has_a_leading_zero(
+    numbers: list[int], widths: list[int], batch: int
+) -> None:
+    # Zero-padded to a drawn width ("-0042"), or as written when the width is not wider.
+    texts = [f"{n:0{w}d}" for n, w in zip(numbers, widths * len(numbers), strict=False)]
+    profile = ColumnProfile("n")
+    for start in range(0, len(texts), batch):
+        profile.add(texts[start : start + batch])
+
+    padded = any(len(t.lstrip("+-")) > 1 and t.lstrip("+-")[0] == "0" for t in texts)
+    assert profile.type == (ColumnType.STRING if padded else ColumnType.INTEGER)
+
+
+@PROPERTIES
+@given(table=tables(), small_blocks=st.booleans())
+def test_old_mac_line_ends_read_as_the_same_table_as_line_feeds(
+    root: Path, table: Generated, small_blocks: bool
+) -> None:
+    content = plain(table)
+    # Values with a line break of their own would be changed by the conversion (a CR in a
+    # quoted field becomes an LF there too): only tables without them.
+    lines = content.replace(b"\r\n", b"\n").split(b"\n")
+    header = 0 if table.format is FileFormat.JSONL else 1
+    assume(len(lines) == header + len(table.rows) + 1 and not any(b"\r" in x for x in lines))
+    lf = b"\n".join(lines)
+    cr = b"\r".join(lines)
+    limit = SMALL_BLOCKS if small_blocks else 1024**2
+
+    from_lf = process(root, lf, max_line_bytes=limit)
+    from_cr = process(root, cr, max_line_bytes=limit)
+
+    assert from_cr.format == from_lf.format
+    assert (from_cr.rows, from_cr.columns, from_cr.sample_rows) == (
+        from_lf.rows,
+        from_lf.columns,
+        from_lf.sample_rows,
+    )
+    read = [
+        list(csv.reader(io.StringIO((root / str(r.output_key)).read_bytes().decode(), newline="")))
+        for r in (from_cr, from_lf)
+    ]
+    assert read[0] == read[1]
+
+
+@PROPERTIES
+@given(table=tables(), data=st.data())
+def test_a_header_with_a_blank_or_repeated_name_fails_naming_the_columns(
+    root: Path, table: Generated, data: st.DataObject
+) -> None:
+    assume(len(table.names) >= 2)
+    names = list(table.names)
+    positions = st.sets(st.integers(0, len(names) - 1), min_size=2, max_size=2)
+    first, second = sorted(data.draw(positions))
+    blank = data.draw(st.booleans())
+    if blank:
+        names[second] = data.draw(st.sampled_from(["", " ", "  "]))
+    else:
+        names[second] = names[first] + data.draw(st.sampled_from(["", " "]))
+    if table.format is FileFormat.JSONL:  # written by hand: a dict cannot hold a key twice
+        header = "{" + ", ".join(f"{json.dumps(name)}: 1" for name in names) + "}"
+    else:
+        header = ("\t" if table.format is FileFormat.TSV else ",").join(names)
+
+    with pytest.raises(ProcessingError) as failure:
+        process(root, (header + "\n").encode())
+
+    assert failure.value.code == ErrorCode.INVALID_HEADER
+    assert failure.value.message.startswith("Line 1")
+    if blank:
+        assert f"column {second + 1}" in failure.value.message
+    else:
+        assert f"(columns {first + 1} and {second + 1})" in failure.value.message

@@ -21,11 +21,11 @@ from shared_schema.errors import (
 )
 from shared_schema.names import PROCESS_TASK, QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
 from shared_schema.payloads import ProcessingProgress, ProcessingRequest
+from shared_schema.wire import PeerQueue
 from system_b import processing, tasks
 from system_b.celery_app import app
 from system_b.settings import settings
 from system_b.tasks import process, progress_throttled, request_parse
-from system_b.wire import PeerQueue
 
 
 def test_a_valid_payload_parses_into_a_request() -> None:
@@ -69,7 +69,7 @@ def test_b_acknowledges_late_and_requeues_work_of_a_lost_worker() -> None:
     assert app.conf.worker_prefetch_multiplier == 1
 
 
-def test_b_declares_only_its_own_quorum_queue_and_knows_as_queue_by_name_only() -> None:
+def test_b_declares_only_its_own_quorum_queue_and_knows_any_callers_queue_by_name_only() -> None:
     declared = app.conf.task_queues
     known = app.amqp.queues
 
@@ -77,11 +77,14 @@ def test_b_declares_only_its_own_quorum_queue_and_knows_as_queue_by_name_only() 
     assert app.conf.task_default_queue == QUEUE_SYSTEM_B
     assert all(q.durable for q in declared)
     assert all(q.queue_arguments["x-queue-type"] == "quorum" for q in declared)
-    assert isinstance(known[QUEUE_SYSTEM_A], PeerQueue)
-    # A direct exchange with no explicit exchange on the send: Celery publishes through the
-    # default exchange (AMQP.send_task_message, "convert to anon-exchange"), binding nothing.
-    assert known[QUEUE_SYSTEM_A].exchange.type == "direct"
-    assert QUEUE_SYSTEM_A not in app.amqp.queues.consume_from
+    for caller in (QUEUE_SYSTEM_A, "system_c.callbacks"):
+        assert isinstance(known[caller], PeerQueue)
+        # A nameless direct exchange: Celery publishes through the default exchange
+        # (AMQP.send_task_message, "convert to anon-exchange"), binding nothing.
+        assert (known[caller].exchange.name, known[caller].exchange.type) == ("", "direct")
+        # Looked up, never added: nothing that walks B's queues touches a caller's.
+        assert caller not in known
+        assert caller not in app.amqp.queues.consume_from
     assert app.conf.broker_transport_options["confirm_publish"] is True
 
 
@@ -167,4 +170,4 @@ def test_progress_waits_one_interval_then_goes_out_at_most_once_per_interval() -
 
 
 def test_b_dead_letters_messages_it_cannot_read_instead_of_dropping_them() -> None:
-    assert app.conf.worker_consumer == "system_b.wire:Consumer"
+    assert app.conf.worker_consumer == "shared_schema.wire.worker:Consumer"

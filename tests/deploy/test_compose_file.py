@@ -225,6 +225,9 @@ def test_flower_is_published_and_protected_by_a_password(
 
 APP_SERVICES = A_SERVICES | B_SERVICES
 DATA_SERVICES = {"rabbitmq", "redis", "postgres"}
+# The observability profile's third-party images (docs/observability.md): hardened, with roots
+# left writable (their images keep state outside declared volumes).
+OBSERVABILITY = {"otel-collector", "jaeger", "prometheus"}
 
 
 def test_no_service_keeps_capabilities_or_gains_privileges(
@@ -250,8 +253,8 @@ def test_every_service_but_the_broker_has_a_read_only_root(
     services: dict[str, dict[str, Any]],
 ) -> None:
     for name, service in services.items():
-        if name == "rabbitmq":  # Erlang writes its cookie and crash dumps outside the volume
-            continue
+        if name == "rabbitmq" or name in OBSERVABILITY:
+            continue  # Erlang writes its cookie and crash dumps outside the volume
         assert service.get("read_only") is True, name
     for name in APP_SERVICES | {"postgres"}:
         assert "/tmp" in services[name]["tmpfs"], name
@@ -261,7 +264,7 @@ def test_each_service_reaches_only_the_networks_of_what_it_uses(
     compose: dict[str, Any], services: dict[str, dict[str, Any]]
 ) -> None:
     networks = compose["networks"]
-    for name in ("broker", "results", "database"):
+    for name in ("broker", "results", "database", "telemetry"):
         assert networks[name] == {"internal": True}, name
     expected = {
         "rabbitmq": {"broker", "edge"},
@@ -273,6 +276,9 @@ def test_each_service_reaches_only_the_networks_of_what_it_uses(
         "web": {"edge", "broker", "results", "database"},
         "beat": {"broker"},
         "flower": {"edge", "broker", "results"},
+        "otel-collector": {"telemetry"},
+        "jaeger": {"telemetry", "edge"},
+        "prometheus": {"telemetry", "edge"},
     }
     for name, service in services.items():
         if name in one_shots(services) - {"migrate"}:

@@ -78,6 +78,22 @@ def test_a_tsv_ends_success_and_the_page_shows_its_column_types(
     assert '<span class="col-name">score</span><span class="col-type">float</span>' in page
 
 
+def test_old_mac_line_ends_and_zero_padded_codes_end_success_with_codes_as_strings(
+    workers: Workers,
+) -> None:
+    content = b"zip,count\r08123,1\r00501,2\r90210,3\r"
+
+    file = finished(upload("old-mac.csv", content), workers)
+
+    assert file.status == File.Status.SUCCESS, file.error_message
+    assert file.result is not None
+    assert file.result["rows"] == 3
+    assert [(c["name"], c["type"]) for c in file.result["columns"]] == [
+        ("zip", "string"),
+        ("count", "integer"),
+    ]
+
+
 BROKEN_FILES = [
     (b"", ErrorCode.EMPTY_FILE, "empty"),
     (b"\n\n1,2\n", ErrorCode.NO_HEADER, "Line 1"),
@@ -86,8 +102,13 @@ BROKEN_FILES = [
     (b"a,b\n" + b"x" * (2 * 1024**2) + b"\n", ErrorCode.UNSUPPORTED_FORMAT, "Line 2 is longer"),
     (b"a,b,c\n1,2,3\n4,5\n", ErrorCode.INCONSISTENT_ROWS, "Line 3"),
     (b'a,b\n1,2\n3,"open\n', ErrorCode.UNTERMINATED_QUOTE, "line 3"),
-    (b'{"a": 1}\n{"a": 2\n', ErrorCode.INVALID_JSON_LINE, "Line 2"),
+    (
+        b'{"a": 1}\n{"a": 2\n',
+        ErrorCode.INVALID_JSON_LINE,
+        "Line 2 is not valid JSON: Expecting ',' delimiter (at column 8)",
+    ),
     (",".join(f"c{i}" for i in range(1001)).encode() + b"\n", ErrorCode.TOO_MANY_COLUMNS, "1,001"),
+    (b"id,id,name\n1,2,ada\n", ErrorCode.INVALID_HEADER, "the column 'id' twice"),
 ]
 
 

@@ -2,6 +2,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from files.api import views
+from files.api.docs import ApiDocs, api_docs_asset
 from files.api.errors import api_not_found
 from files.api.tokens import TokenObtain
 
@@ -10,6 +11,12 @@ app_name = "api"
 urlpatterns = [
     path("token/", TokenObtain.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", ApiDocs.as_view(), name="docs"),
+    re_path(
+        r"^docs/assets/(?P<path>swagger-ui-dist/[\w.-]+\.(?:js|css|png))$",
+        api_docs_asset,
+        name="docs-asset",
+    ),
     path("files/", views.FileListCreate.as_view(), name="file-list"),
     path("files/<int:pk>/", views.FileDetail.as_view(), name="file-detail"),
     path("files/<int:pk>/retry/", views.FileRetry.as_view(), name="file-retry"),

@@ -1,8 +1,9 @@
 """What a stored file is, from its first bytes: never from its name.
 
 Decides compression (gzip), whether it is text at all, its encoding (UTF-8, with or without a
-byte order mark; anything else fails clearly) and its format: JSON Lines when the first thing
-in it is a JSON object, otherwise delimited text whose delimiter is sniffed from the sample.
+byte order mark; anything else fails clearly), its line ends (LF, CR LF, or CR alone) and its
+format: JSON Lines when the first thing in it is a JSON object, otherwise delimited text whose
+delimiter is sniffed from the sample.
 """
 
 import codecs
@@ -60,6 +61,8 @@ class Detected:
     delimiter: str | None
     sample: bytes
     """The sample with any byte order mark removed: the start of the text to parse."""
+    cr_line_ends: bool = False
+    """Lines end with a carriage return alone (old Mac OS): the sample has CRs and no LF."""
 
 
 def detect_text(sample: bytes, *, at_eof: bool) -> Detected:
@@ -76,18 +79,30 @@ def detect_text(sample: bytes, *, at_eof: bool) -> Detected:
     if at_eof and not sample.strip():
         raise EmptyFile("The file is empty: it has no text at all.")
     _refuse_binary(sample)
+    # A CR with no LF anywhere in the sample: old Mac OS line ends. Each CR is read as a line
+    # end, as Python's universal newlines would; see streams.TextBlocks.
+    cr = b"\r" in sample and b"\n" not in sample
     text = sample.decode("utf-8", errors="replace")
+    if cr:
+        text = text.replace("\r", "\n")
     if not at_eof:
         # The sample may end mid-line, or mid-row: sniff complete lines only.
         text = text[: text.rfind("\n") + 1] or text
     if text.lstrip().startswith("{"):
-        return Detected(format=FileFormat.JSONL, encoding=encoding, delimiter=None, sample=sample)
+        return Detected(
+            format=FileFormat.JSONL,
+            encoding=encoding,
+            delimiter=None,
+            sample=sample,
+            cr_line_ends=cr,
+        )
     delimiter = delimiter_sniff(text)
     return Detected(
         format=FileFormat.TSV if delimiter == "\t" else FileFormat.CSV,
         encoding=encoding,
         delimiter=delimiter,
         sample=sample,
+        cr_line_ends=cr,
     )
 
 

@@ -3,7 +3,8 @@
 A column's type is the narrowest that fits every non-null value seen so far, along the chains
 integer -> float -> string, date -> datetime -> string and boolean (true/false, in lower, upper
 or title case) -> string. Values are text
-(JSON Lines values are rendered as text first), and a null is an empty value.
+(JSON Lines values are rendered as text first), and a null is an empty value. A number written
+with a leading zero (``08123``, ``00501``) is a code, not a quantity: its column is a string.
 
 For speed, a batch of a column's values is joined with newlines and checked with a few C-level
 calls (``str.translate`` for the characters a type allows, one regular expression for dates),
@@ -47,6 +48,8 @@ _WIDER: dict[ColumnType, tuple[ColumnType, ...]] = {
     ColumnType.STRING: (),
 }
 _NUMERIC = (ColumnType.INTEGER, ColumnType.FLOAT)
+
+_LEADING_ZERO = re.compile(r"(?:^|\n)[+-]?0[0-9]")
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
@@ -124,11 +127,11 @@ def _fit(kind: ColumnType, joined: str, present: Sequence[str]) -> list[int] | l
     """
     try:
         if kind is ColumnType.INTEGER:
-            if joined.translate(_NOT_INTEGER):
+            if joined.translate(_NOT_INTEGER) or _leading_zero(joined):
                 return None
             return list(map(int, present))
         if kind is ColumnType.FLOAT:
-            if joined.translate(_NOT_FLOAT):
+            if joined.translate(_NOT_FLOAT) or _leading_zero(joined):
                 return None
             return list(map(float, present))
         if kind is ColumnType.DATE:
@@ -142,6 +145,17 @@ def _fit(kind: ColumnType, joined: str, present: Sequence[str]) -> list[int] | l
     except ValueError:  # "1-2", "2024-02-30": the right characters, not a value
         return None
     return []
+
+
+def _leading_zero(joined: str) -> bool:
+    """Whether a value of ``joined`` starts with a zero followed by another digit (``08123``,
+    ``-007``, ``00.5``): a code (a postal code, an account number), whose zeros a number would
+    drop. ``0``, ``0.5`` and ``-0`` are numbers. Substring tests first: one C scan each, and
+    the pattern only when a value starts with a zero at all."""
+    starts = joined.startswith(("0", "+0", "-0"))
+    if not (starts or "\n0" in joined or "\n-0" in joined or "\n+0" in joined):
+        return False
+    return _LEADING_ZERO.search(joined) is not None
 
 
 def _dates_shaped(joined: str, count: int) -> bool:

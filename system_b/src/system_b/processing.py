@@ -46,6 +46,7 @@ SAMPLE_ROWS = 5
 
 DEFAULT_MAX_COLUMNS = 1000
 DEFAULT_MAX_LINE_BYTES = 1024**2
+DEFAULT_MAX_GZIP_RATIO = 100
 
 
 def _no_progress(_: ProcessingProgress) -> None:
@@ -76,6 +77,7 @@ def file_process(
     max_bytes: int,
     max_columns: int = DEFAULT_MAX_COLUMNS,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    max_gzip_ratio: int = DEFAULT_MAX_GZIP_RATIO,
     on_progress: ProgressCallback = _no_progress,
 ) -> ProcessingResult:
     """Check, summarize and normalize the tabular file ``request.storage_key`` names.
@@ -95,17 +97,26 @@ def file_process(
         )
         sample = gzip_read(stream, SAMPLE_BYTES)
         detected = detect_text(sample, at_eof=len(sample) < SAMPLE_BYTES)
-        output_key = output_key_for(root=storage_root, key=request.storage_key)
+        # The opened file's name is its key, resolved and checked under the root.
+        input_path = Path(raw.name)
+        output_key = output_key_for(root=storage_root, key=request.storage_key, path=input_path)
         # A file that already is comma-separated UTF-8 is its own normalized form: its text is
         # copied rather than written again row by row. Stored as it is (no gzip, no byte order
-        # mark), it is not even copied: the output becomes a link to it once it is read.
+        # mark, LF or CR LF line ends), it is not even copied: the output becomes a link to it
+        # once it is read.
         copy = detected.format is FileFormat.CSV and detected.delimiter == ","
-        link = copy and not compressed and detected.encoding == "utf-8"
+        link = (
+            copy and not compressed and detected.encoding == "utf-8" and not detected.cr_line_ends
+        )
         samples: list[tuple[str | None, ...]] = []
         rows = next_report = 0
 
         def progress() -> ProcessingProgress:
-            return ProcessingProgress(bytes_read=hashing.bytes_read, bytes_total=size, rows=rows)
+            # Reading runs ahead of parsing (buffers, and gzip's own read-ahead), so the stored
+            # bytes read can all be in before the work is done: short of the end, progress
+            # stops one byte short of the total, so it shows 100% only when the file is done.
+            read = min(hashing.bytes_read, max(size - 1, 0))
+            return ProcessingProgress(bytes_read=read, bytes_total=size, rows=rows)
 
         with contextlib.ExitStack() as stack:
             out = (
@@ -119,6 +130,9 @@ def file_process(
                 max_line_bytes=max_line_bytes,
                 max_text_bytes=max_bytes,
                 copy_to=out.copy if out is not None and copy else None,
+                cr_line_ends=detected.cr_line_ends,
+                compressed_bytes=(lambda: hashing.bytes_read) if compressed else None,
+                max_ratio=max_gzip_ratio,
             )
             table = _table(detected, blocks, max_columns=max_columns, max_line_bytes=max_line_bytes)
             profiles = [ColumnProfile(name) for name in table.header]
@@ -143,8 +157,8 @@ def file_process(
         while buffered.read(READ_BYTES):
             pass
         if link:
-            storage_link_atomic(root=storage_root, key=output_key, source=request.storage_key)
-    on_progress(progress())
+            storage_link_atomic(root=storage_root, key=output_key, source=input_path)
+    on_progress(ProcessingProgress(bytes_read=hashing.bytes_read, bytes_total=size, rows=rows))
     return ProcessingResult(
         storage_key=request.storage_key,
         sha256=hashing.sha256.hexdigest(),

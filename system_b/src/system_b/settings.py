@@ -29,6 +29,13 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     broker_url: str
@@ -40,12 +47,19 @@ class Settings:
     """More columns than this fails TOO_MANY_COLUMNS: a bound on the memory one row takes."""
     max_line_bytes: int
     """Longest line B holds in memory; a longer one fails UNSUPPORTED_FORMAT."""
+    max_gzip_ratio: int
+    """How many times its compressed size a gzip file may inflate to (once past 4 MiB of text);
+    more fails FILE_TOO_LARGE within seconds: a bound on a decompression bomb's work."""
     soft_time_limit: int
     """Seconds before ``SoftTimeLimitExceeded`` turns into a PROCESSING_TIMEOUT failure."""
     hard_time_limit: int
     """Seconds before the pool kills the child outright; the backstop for a stuck task."""
     task_events: bool
     """Send task events, for a monitor such as Flower; off unless one runs (see celery_app)."""
+    log_format: str
+    """``json`` (one object a line) or ``text``; applied by shared_schema.telemetry."""
+    metrics_port: int | None
+    """Where the worker serves Prometheus metrics (system_b.telemetry); none when unset."""
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -65,9 +79,12 @@ class Settings:
             max_file_bytes=_env_int("CROSSLINK_MAX_FILE_BYTES", 2 * 1024**3),
             max_columns=_env_int("CROSSLINK_MAX_COLUMNS", 1000),
             max_line_bytes=_env_int("CROSSLINK_MAX_LINE_BYTES", 1024**2),
+            max_gzip_ratio=_env_int("CROSSLINK_MAX_GZIP_RATIO", 100),
             soft_time_limit=soft,
             hard_time_limit=hard,
             task_events=_env_bool("CROSSLINK_TASK_EVENTS", False),
+            log_format=_env_choice("CROSSLINK_LOG_FORMAT", ("text", "json"), "text"),
+            metrics_port=_env_int("CROSSLINK_METRICS_PORT", 0) or None,
         )
 
 

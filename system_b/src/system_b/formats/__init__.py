@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
+from shared_schema.errors import InvalidHeader
+
 Row = list[str]
 Column = list[str]
 
@@ -39,3 +41,34 @@ class Table:
     header: list[str]
     batches: Iterator[Batch]
     """Rows in batches of a bounded size, read lazily: the file is parsed as they are taken."""
+
+
+def header_names_check(names: list[str], *, line: int) -> None:
+    """Refuse a header with a blank name or a name given twice (spaces around a name do not
+    count: `` a`` and ``a`` look the same to a person). Renaming them would give the columns
+    names nobody chose, in the summary and in the normalized output's header."""
+    blank = [index for index, name in enumerate(names, start=1) if not name.strip()]
+    if blank:
+        which = _positions(blank)
+        verb = "has" if len(blank) == 1 else "have"
+        raise InvalidHeader(
+            f"Line {line}: {which} {verb} no name in the header; every column needs one."
+        )
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names, start=1):
+        key = name.strip()
+        if key in seen:
+            raise InvalidHeader(
+                f"Line {line} names the column {key!r} twice (columns {seen[key]} and {index}); "
+                "each column needs a name of its own."
+            )
+        seen[key] = index
+
+
+def _positions(indexes: list[int]) -> str:
+    """``column 2``, ``columns 2 and 5``, ``columns 2, 5, 7, 8, 9, ...``."""
+    if len(indexes) == 1:
+        return f"column {indexes[0]}"
+    if len(indexes) > 5:
+        return "columns " + ", ".join(map(str, indexes[:5])) + ", ..."
+    return "columns " + ", ".join(map(str, indexes[:-1])) + f" and {indexes[-1]}"

@@ -28,9 +28,10 @@ from shared_schema.errors import (
     NoHeader,
     ProcessingError,
     TooManyColumns,
+    UnsupportedFormat,
     UnterminatedQuote,
 )
-from system_b.formats import Batch, Column, Row, Table
+from system_b.formats import Batch, Column, Row, Table, header_names_check
 from system_b.infer import text_is_number
 
 QUOTE = '"'
@@ -106,6 +107,7 @@ def _header_check(header: Row, *, max_columns: int) -> None:
             f"Line 1 ({shown}) looks like data, not a header: every field is a number. "
             "The first line must name each column."
         )
+    header_names_check(header, line=1)
 
 
 # --- The fast reader --------------------------------------------------------------------------
@@ -311,6 +313,14 @@ def _csv_error(
     problem = str(exc)
     if "field limit" in problem:
         return _field_too_long(line=_line_of(rows, len(rows), start=start), limit=limit)
+    if "new-line character" in problem:
+        # The csv module's own words ask for "universal-newline mode", which means nothing to
+        # the person who saved the file.
+        return UnsupportedFormat(
+            f"Line {line} has a carriage return (CR) inside it, outside quotes: the file mixes "
+            "line ends (CR alone in places, LF or CR LF elsewhere). Save it again with one kind "
+            "of line end."
+        )
     if "expected after" in problem:
         return UnterminatedQuote(
             f"Line {line} has a quote in the middle of a field ({problem}): a quote inside a "

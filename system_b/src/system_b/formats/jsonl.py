@@ -14,7 +14,7 @@ from shared_schema.errors import (
     NoHeader,
     TooManyColumns,
 )
-from system_b.formats import Batch, Row, Table
+from system_b.formats import Batch, Row, Table, header_names_check
 
 BATCH_ROWS = 1024
 
@@ -37,6 +37,10 @@ def jsonl_table(lines: Iterator[str], *, max_columns: int) -> Table:
         raise TooManyColumns(
             f"Line {number} has {len(first):,} keys; the limit is {max_columns:,} columns."
         )
+    # json.loads keeps the last of two equal keys: the first object is read once more, as
+    # pairs, so a name given twice is refused like a CSV header's.
+    names: list[tuple[str, object]] = json.loads(line, object_pairs_hook=lambda pairs: pairs)
+    header_names_check([name for name, _ in names], line=number)
     header = list(first)
     return Table(header=header, batches=_batches(first, number, numbered, header=header))
 
@@ -72,14 +76,26 @@ def _batches(
 def _object(line: str, number: int) -> dict[str, object]:
     try:
         value = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InvalidJsonLine(
-            f"Line {number} is not valid JSON: {exc.msg} (at position {exc.colno})."
-        ) from None
+    except json.JSONDecodeError:
+        raise InvalidJsonLine(f"Line {number} is not valid JSON: {_json_problem(line)}.") from None
     if not isinstance(value, dict):
         kind = "null" if value is None else _KINDS.get(type(value), type(value).__name__)
         raise InvalidJsonLine(f"Line {number} is {kind}, not a JSON object.")
     return value
+
+
+def _json_problem(line: str) -> str:
+    """What is wrong with ``line``, and at which column, counted on the line alone.
+
+    The line is parsed again without its line ending: JSON reads a newline as whitespace, or as
+    a control character inside an unclosed string, so an error at the end of the text would
+    otherwise be placed past it, "on the next line".
+    """
+    try:
+        json.loads(line.rstrip("\r\n"))
+    except json.JSONDecodeError as exc:
+        return f"{exc.msg.removesuffix(' at')} (at column {exc.colno})"
+    return "it holds a line break inside a value"  # pragma: no cover - a line has none
 
 
 def _row(obj: dict[str, object], header: list[str]) -> Row:
