@@ -96,7 +96,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # count; its backend comes first and refuses a locked-out login before any password is checked.
 # It covers every authenticate() call: /login/, the admin's login and /api/token/.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "config.auth.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("CROSSLINK_LOGIN_FAILURE_LIMIT", default=5)
