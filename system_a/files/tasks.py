@@ -2,23 +2,23 @@
 
 Both run on A's worker, from A's queue. They receive what Celery gives a forwarded callback on
 the pinned version (see docs/callbacks.md): the success link gets B's return value first; the
-error link gets the failed task's id first and reads the exception from the result backend,
-where B stored it before publishing the error link.
+error link gets the failed task's id first, and ``shared_schema.wire.failure_read`` reads what
+B stored in the result backend before publishing it: the contract's error, or a failure of the
+wire that leaves the file for the sweeper.
 """
 
 from typing import Any
 
 from celery import Task, shared_task
-from celery.result import AsyncResult
 from celery.utils.log import get_task_logger
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from pydantic import ValidationError
 
 from files import services, sweeper
-from files.outcomes import failure_describe, failure_is_wire_error
 from shared_schema.errors import ErrorCode
 from shared_schema.payloads import ProcessingResult
+from shared_schema.wire import OutcomeUnknown, failure_read
 
 logger = get_task_logger(__name__)
 
@@ -66,24 +66,18 @@ def file_processing_failed(
             task_id,
             failed_task_id,
         )
-    try:
-        exc = AsyncResult(failed_task_id, app=self.app).result
-    except Exception:  # the failure is known even when its reason is not
-        logger.exception("File %s: could not read why task %s failed", file_id, failed_task_id)
-        exc = None
-    reason = exc if isinstance(exc, BaseException) else None
-    if failure_is_wire_error(reason):
+    outcome = failure_read(self.app, failed_task_id)
+    if isinstance(outcome, OutcomeUnknown):
         logger.warning(
-            "File %s: task %s recorded a broker/backend error (%r), not a processing failure; "
+            "File %s: task %s recorded a broker/backend error (%s), not a processing failure; "
             "leaving the file PROCESSING for the redelivered run or the sweeper",
             file_id,
             failed_task_id,
-            reason,
+            outcome.reason,
         )
         return False
-    code, message = failure_describe(reason)
     return services.file_mark_failed(
-        file_id=file_id, task_id=task_id, code=code, message=message
+        file_id=file_id, task_id=task_id, code=outcome.code, message=outcome.message
     ).applied
 
 
