@@ -11,68 +11,49 @@ fresh process (so one measurement's memory never inflates another's) and prints 
 import csv
 import hashlib
 import json
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from bench.fresh import MB, REPO, in_fresh_process, measure
+
 sys.path.insert(0, str(REPO / "tests"))  # harness.tables: the generator the tests use too
 
-from harness.tables import csv_generate  # noqa: E402
+from harness.tables import csv_generate
 
 DATA = REPO / "var" / "bench" / "data"
-MB = 1024 * 1024
 
 
-def _measure(what: str, path: Path) -> dict[str, float]:
-    started = time.perf_counter()
-    if what == "process":
-        from shared_schema.payloads import ProcessingRequest
-        from system_b.processing import file_process
+def _process(path: Path) -> None:
+    from shared_schema.payloads import ProcessingRequest
+    from system_b.processing import file_process
 
-        file_process(
-            request=ProcessingRequest(file_id="bench", storage_key=path.name),
-            storage_root=path.parent,
-            max_bytes=path.stat().st_size + 1,
-        )
-    elif what == "csv_reader":
-        with path.open(newline="", encoding="utf-8") as text:
-            for _ in csv.reader(text):
-                pass
-    elif what == "sha256":
-        digest = hashlib.sha256()
-        with path.open("rb") as raw:
-            while chunk := raw.read(1024 * 1024):
-                digest.update(chunk)
-    else:
-        raise ValueError(what)
-    seconds = time.perf_counter() - started
-    return {
-        "seconds": seconds,
-        "mb_per_s": path.stat().st_size / MB / seconds,
-        # Linux reports ru_maxrss in KiB.
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
+    file_process(
+        request=ProcessingRequest(file_id="bench", storage_key=path.name),
+        storage_root=path.parent,
+        max_bytes=path.stat().st_size + 1,
+    )
 
 
-def _in_fresh_process(what: str, path: Path) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.processing", "--measure", what, str(path)],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    ).stdout
-    result: dict[str, float] = json.loads(out)
-    return result
+def _csv_reader(path: Path) -> None:
+    with path.open(newline="", encoding="utf-8") as text:
+        for _ in csv.reader(text):
+            pass
+
+
+def _sha256(path: Path) -> None:
+    digest = hashlib.sha256()
+    with path.open("rb") as raw:
+        while chunk := raw.read(1024 * 1024):
+            digest.update(chunk)
+
+
+READERS = {"process": _process, "csv_reader": _csv_reader, "sha256": _sha256}
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--measure"]:
-        print(json.dumps(_measure(argv[1], Path(argv[2]))))
+        path = Path(argv[2])
+        print(json.dumps(measure(path, lambda: READERS[argv[1]](path))))
         return 0
     results: dict[str, dict[str, dict[str, float]]] = {}
     for size_mb in (int(arg) for arg in argv):
@@ -80,7 +61,7 @@ def main(argv: list[str]) -> int:
         if not path.exists() or path.stat().st_size < size_mb * MB:
             csv_generate(path, min_bytes=size_mb * MB)
         results[f"{size_mb}mb"] = {
-            what: _in_fresh_process(what, path) for what in ("process", "csv_reader", "sha256")
+            what: in_fresh_process("bench.processing", what, path) for what in READERS
         }
     print(json.dumps(results))
     return 0

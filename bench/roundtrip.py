@@ -1,16 +1,19 @@
-"""Round trip and burst throughput: crosslink against the bare baseline, in one process.
+"""Round trip and burst throughput: crosslink against the bare and durable baselines, in one
+process.
 
-Runs in System A's environment after Django is set up on a throwaway database. Both sides are
+Runs in System A's environment after Django is set up on a throwaway database. Every side is
 timed the same way: the clock starts just before the publish and stops when the callback's
 effect is visible to this process (A's database row for crosslink, a Redis key for the bare
-baseline), polled at the same interval.
+baseline, a PostgreSQL row for the durable baseline), polled at the same interval.
 """
 
+import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import redis
 from celery import Celery, signature
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -19,6 +22,17 @@ from files import services
 from files.models import File
 from files.storage import storage_save_upload
 from harness.waiting import wait_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "durable"))
+# The durable apps' own module, from their directory (where Celery finds it for them).
+from durable_wire import (
+    CALLER_QUEUE,
+    DONE_TASK,
+    REMOTE_QUEUE,
+    TABLE,
+    WORK_TASK,
+    durable_settings,
+)
 
 TINY_CSV = b"id,name\n1,ada\n2,grace\n"
 POLL_S = 0.002
@@ -106,3 +120,72 @@ class Bare:
             interval=0.05,
         )
         return time.perf_counter() - started
+
+
+@dataclass
+class Durable:
+    """Two bare Celery apps (bench/durable/) with crosslink's guarantees: quorum queues,
+    publisher confirms, persistent messages, late acks, the Redis backend, and a callback that
+    marks a PostgreSQL row done with one UPDATE. The row is inserted before the clock starts,
+    as crosslink's File row is; in the burst, inside it, as crosslink's uploads are."""
+
+    broker_url: str
+    backend_url: str
+    database_url: str
+
+    def __post_init__(self) -> None:
+        self.app = Celery("durable_sender", set_as_current=False)
+        self.app.conf.update(
+            durable_settings(
+                broker_url=self.broker_url,
+                backend_url=self.backend_url,
+                default_queue=REMOTE_QUEUE,
+            )
+        )
+        self.db = psycopg.connect(self.database_url, autocommit=True)
+        self.db.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (key text PRIMARY KEY, done boolean NOT NULL)"
+        )
+
+    def _insert(self, key: str) -> None:
+        self.db.execute(f"INSERT INTO {TABLE} (key, done) VALUES (%s, false)", (key,))  # noqa: S608
+
+    def _send(self, key: str) -> None:
+        self.app.send_task(
+            WORK_TASK,
+            args=[{"file_id": key, "storage_key": "uploads/tiny.csv"}],
+            queue=REMOTE_QUEUE,
+            link=signature(DONE_TASK, kwargs={"key": key}, queue=CALLER_QUEUE, app=self.app),
+        )
+
+    def _done(self, key: str) -> bool:
+        row = self.db.execute(f"SELECT done FROM {TABLE} WHERE key = %s", (key,)).fetchone()  # noqa: S608
+        return bool(row and row[0])
+
+    def one(self) -> float:
+        key = uuid.uuid4().hex
+        self._insert(key)
+        started = time.perf_counter()
+        self._send(key)
+        wait_for(lambda: self._done(key), timeout=ONE_TIMEOUT_S, what=key, interval=POLL_S)
+        return time.perf_counter() - started
+
+    def burst(self, count: int, *, timeout: float) -> float:
+        prefix = uuid.uuid4().hex
+        started = time.perf_counter()
+        for i in range(count):
+            self._insert(f"{prefix}:{i}")
+            self._send(f"{prefix}:{i}")
+
+        def finished() -> bool:
+            row = self.db.execute(
+                f"SELECT count(*) FROM {TABLE} WHERE key LIKE %s AND done",  # noqa: S608
+                (f"{prefix}:%",),
+            ).fetchone()
+            return bool(row and row[0] >= count)
+
+        wait_for(finished, timeout=timeout, what="the durable burst", interval=0.05)
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        self.db.close()

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from config.testing import celery_broker
 from files.models import File
@@ -114,14 +115,32 @@ def test_under_the_retry_policy_a_file_past_the_deadline_gets_a_new_attempt(
     file = sent_ago(processing_file(task_id="old", attempts=1), timedelta(hours=2))
     policy = SweepPolicy(**{**vars(POLICY), "retry_at_deadline": True})
 
-    with celery_broker(UNREACHABLE_BROKER):
-        report = file_sweep(now=timezone.now(), policy=policy, outcome_of=outcome("PENDING"))
+    report = file_sweep(now=timezone.now(), policy=policy, outcome_of=outcome("PENDING"))
 
     file.refresh_from_db()
     assert report.retried == [file.pk]
-    # The old attempt is abandoned; the new one could not be sent, so the file waits PENDING.
+    # The old attempt is replaced by a new one, claimed and committed before it is sent: the
+    # claim is the outbox entry, sent after commit or by the relay.
+    assert file.status == File.Status.PROCESSING
+    assert file.task_id not in ("", "old")
+    assert file.attempts == 2
+    assert file.sent_at is None
+
+
+@pytest.mark.django_db
+def test_a_new_attempt_the_broker_refuses_waits_pending_for_the_relay(
+    processing_file: MakeFile, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
+    file = sent_ago(processing_file(task_id="old", attempts=1), timedelta(hours=2))
+    policy = SweepPolicy(**{**vars(POLICY), "retry_at_deadline": True})
+
+    with celery_broker(UNREACHABLE_BROKER), django_capture_on_commit_callbacks(execute=True):
+        file_sweep(now=timezone.now(), policy=policy, outcome_of=outcome("PENDING"))
+
+    file.refresh_from_db()
     assert file.status == File.Status.PENDING
     assert file.task_id == ""
+    assert file.attempts == 1
 
 
 @pytest.mark.django_db
@@ -192,3 +211,23 @@ def test_a_stored_broker_error_is_not_applied_but_waits_for_the_deadline(
     file.refresh_from_db()
     assert file.status == File.Status.PROCESSING
     assert not any(report.counts().values())
+
+
+@pytest.mark.django_db
+def test_what_the_sweeper_did_is_in_the_files_history_as_its_doing(
+    processing_file: MakeFile,
+) -> None:
+    applied = sent_ago(processing_file(task_id="t1"), timedelta(minutes=10))
+    timed_out = sent_ago(processing_file(task_id="t2"), timedelta(hours=2))
+    result = a_result().model_dump(mode="json")
+
+    def read(*, task_id: str) -> Outcome:
+        return Outcome(state="SUCCESS", result=result) if task_id == "t1" else Outcome("PENDING")
+
+    file_sweep(now=timezone.now(), policy=POLICY, outcome_of=read)
+
+    [event] = applied.events.all()
+    assert (event.kind, event.source, event.task_id) == ("succeeded", "sweeper", "t1")
+    [event] = timed_out.events.all()
+    assert (event.kind, event.source, event.to_status) == ("failed", "sweeper", "FAILED")
+    assert event.detail.startswith("no_outcome: ")

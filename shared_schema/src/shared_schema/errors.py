@@ -28,7 +28,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_COLUMNS = "too_many_columns"
     INVALID_HEADER = "invalid_header"
     """A header cell is blank, or names a column another cell already names."""
-    # The request: a bug or a version mismatch between the caller and B; retrying will not help.
+    # The request: a bug or a version mismatch between the caller and B; retrying will not
+    # help until an operator fixes it.
     INVALID_REQUEST = "invalid_request"
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
     STORAGE_KEY_OUTSIDE_ROOT = "storage_key_outside_root"
@@ -36,11 +37,32 @@ class ErrorCode(StrEnum):
     # The run: nothing wrong with the file as far as anyone knows; retrying may help.
     PROCESSING_TIMEOUT = "processing_timeout"
     STORAGE_UNAVAILABLE = "storage_unavailable"
+    WORKER_LOST = "worker_lost"
+    """Set by B's dead-letter watcher: the worker running the file died on every delivery."""
     NO_OUTCOME = "no_outcome"
     """Set by the caller: no result and no callback arrived before its deadline."""
     INTERNAL_ERROR = "internal_error"
     """Set by the caller: B failed with an exception that is not part of this contract."""
 
+    @property
+    def retry_helps(self) -> bool:
+        """Whether sending the same stored file again may succeed.
+
+        True for faults of the run (a time limit, storage, a lost outcome, an unexpected error);
+        False for the file's own errors, where only a fixed upload helps, and for a faulty
+        request, which fails the same way until an operator fixes A or B.
+        """
+        return self in _RETRY_HELPS
+
+
+_RETRY_HELPS: Final = frozenset(
+    {
+        ErrorCode.PROCESSING_TIMEOUT,
+        ErrorCode.STORAGE_UNAVAILABLE,
+        ErrorCode.NO_OUTCOME,
+        ErrorCode.INTERNAL_ERROR,
+    }
+)
 
 ERROR_HINTS: Final[dict[ErrorCode, str]] = {
     ErrorCode.EMPTY_FILE: "The file has no content. Upload a file with a header row and data.",
@@ -70,6 +92,8 @@ ERROR_HINTS: Final[dict[ErrorCode, str]] = {
     ErrorCode.PROCESSING_TIMEOUT: "Processing took too long. Retry, or split the file into "
     "smaller parts.",
     ErrorCode.STORAGE_UNAVAILABLE: "Storage was unavailable. Retry in a few minutes.",
+    ErrorCode.WORKER_LOST: "Processing was interrupted again and again (the worker running it "
+    "stopped). Retry; if it fails again, contact support.",
     ErrorCode.NO_OUTCOME: "Processing did not report back in time. Retry.",
     ErrorCode.INTERNAL_ERROR: "Something went wrong on our side while processing the file. "
     "Retry; if it fails again, contact support.",
@@ -162,6 +186,27 @@ class ProcessingTimeout(ProcessingError):
 class StorageUnavailable(ProcessingError):
     code = ErrorCode.STORAGE_UNAVAILABLE
     retryable = True
+
+
+class WorkerLost(ProcessingError):
+    """The message reached the broker's delivery limit: its worker died with it unacknowledged
+    on every delivery. Says nothing about the file; System A makes a new attempt."""
+
+    code = ErrorCode.WORKER_LOST
+
+
+INFRASTRUCTURE_CODES: Final[frozenset[ErrorCode]] = frozenset(
+    {ErrorCode.WORKER_LOST, ErrorCode.NO_OUTCOME}
+)
+"""Failures of the run, not of the file: the caller starts a new attempt (bounded by its
+attempt limit) instead of failing the file."""
+
+
+RETRYABLE_ERRORS: tuple[type[ProcessingError], ...] = tuple(
+    cls for cls in ProcessingError.__subclasses__() if cls.retryable
+)
+"""What a worker retries (B's ``autoretry_for``): the classes marked ``retryable``, so the
+contract says once which failures are transient."""
 
 
 def error_class_for(code: ErrorCode) -> type[ProcessingError]:

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from shared_schema.payloads import FileFormat
-from system_b.storage import storage_resolve, storage_write_atomic
+from system_b.storage import storage_resolve, storage_root_resolve, storage_write_atomic
 
 OUTPUT_PREFIX = "outputs"
 OUTPUT_FORMAT = FileFormat.CSV
@@ -26,13 +26,15 @@ _SUFFIX = ".normalized.csv"
 _MAX_KEY = 1024
 
 
-def output_key_for(*, root: Path, key: str) -> str:
+def output_key_for(*, root: Path, key: str, path: Path | None = None) -> str:
     """Where the normalized output of ``key`` goes: always the same place for the same input.
 
-    Derived from where ``key`` really is under the root, so two spellings of one stored file
-    share an output; a path too long for a key is replaced by its hash.
+    Derived from where ``key`` really is under the root (``path``, if the caller has resolved
+    it already), so two spellings of one stored file share an output; a path too long for a
+    key is replaced by its hash.
     """
-    relative = storage_resolve(root=root, key=key).relative_to(root.resolve())
+    path = path or storage_resolve(root=root, key=key)
+    relative = path.relative_to(storage_root_resolve(root))
     output = f"{OUTPUT_PREFIX}/{PurePosixPath(*relative.parts)}{_SUFFIX}"
     if len(output) > _MAX_KEY:
         digest = hashlib.sha256(str(relative).encode()).hexdigest()

@@ -97,7 +97,9 @@ def file_process(
         )
         sample = gzip_read(stream, SAMPLE_BYTES)
         detected = detect_text(sample, at_eof=len(sample) < SAMPLE_BYTES)
-        output_key = output_key_for(root=storage_root, key=request.storage_key)
+        # The opened file's name is its key, resolved and checked under the root.
+        input_path = Path(raw.name)
+        output_key = output_key_for(root=storage_root, key=request.storage_key, path=input_path)
         # A file that already is comma-separated UTF-8 is its own normalized form: its text is
         # copied rather than written again row by row. Stored as it is (no gzip, no byte order
         # mark, LF or CR LF line ends), it is not even copied: the output becomes a link to it
@@ -155,7 +157,7 @@ def file_process(
         while buffered.read(READ_BYTES):
             pass
         if link:
-            storage_link_atomic(root=storage_root, key=output_key, source=request.storage_key)
+            storage_link_atomic(root=storage_root, key=output_key, source=input_path)
     on_progress(ProcessingProgress(bytes_read=hashing.bytes_read, bytes_total=size, rows=rows))
     return ProcessingResult(
         storage_key=request.storage_key,

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+# One rule, the same as System A's readers (system_a/config/env.py): unset or empty means the
+# default. Compose passes an unset ``${VAR:-}`` on as an empty string.
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name, "").strip().lower()
     if not raw:
@@ -21,12 +23,23 @@ def _env_bool(name: str, default: bool) -> bool:
     raise ValueError(f"{name} must be true or false, got {raw!r}")
 
 
+def _env_str(name: str, default: str) -> str:
+    return os.environ.get(name, "").strip() or default
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "")
     try:
         return int(raw) if raw.strip() else default
     except ValueError:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +62,10 @@ class Settings:
     """Seconds before the pool kills the child outright; the backstop for a stuck task."""
     task_events: bool
     """Send task events, for a monitor such as Flower; off unless one runs (see celery_app)."""
+    log_format: str
+    """``json`` (one object a line) or ``text``; applied by shared_schema.telemetry."""
+    metrics_port: int | None
+    """Where the worker serves Prometheus metrics (system_b.telemetry); none when unset."""
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -57,10 +74,10 @@ class Settings:
         if hard <= soft:
             raise ValueError("CROSSLINK_HARD_TIME_LIMIT must be greater than the soft limit")
         return cls(
-            broker_url=os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
-            result_backend=os.environ.get("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/0"),
+            broker_url=_env_str("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
+            result_backend=_env_str("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/0"),
             storage_root=Path(
-                os.environ.get(
+                _env_str(
                     "CROSSLINK_STORAGE_ROOT",
                     os.path.join(tempfile.gettempdir(), "crosslink-storage"),
                 )
@@ -72,6 +89,8 @@ class Settings:
             soft_time_limit=soft,
             hard_time_limit=hard,
             task_events=_env_bool("CROSSLINK_TASK_EVENTS", False),
+            log_format=_env_choice("CROSSLINK_LOG_FORMAT", ("text", "json"), "text"),
+            metrics_port=_env_int("CROSSLINK_METRICS_PORT", 0) or None,
         )
 
 

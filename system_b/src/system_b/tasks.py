@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task
@@ -10,7 +11,9 @@ from celery.utils.log import get_task_logger
 from pydantic import ValidationError
 
 from shared_schema.errors import (
+    RETRYABLE_ERRORS,
     InvalidRequest,
+    ProcessingError,
     ProcessingTimeout,
     StorageUnavailable,
     UnsupportedSchemaVersion,
@@ -77,20 +80,36 @@ def request_parse(payload: object) -> ProcessingRequest:
 @app.task(
     name=PROCESS_TASK,
     bind=True,
-    # Only transient storage faults retry; every other ProcessingError is permanent.
-    autoretry_for=(StorageUnavailable,),
+    # Only the errors the contract marks retryable (transient storage faults) retry; every
+    # other ProcessingError is permanent.
+    autoretry_for=RETRYABLE_ERRORS,
     retry_backoff=5,
     retry_backoff_max=120,
     retry_jitter=True,
     max_retries=5,
+    # A file that fails on its own merits (or a refused request) is ordinary: Celery logs a
+    # failure it "throws" at INFO, without a traceback, instead of ERROR "raised unexpected";
+    # the line below names the code and the file. A traceback in B's log means a bug.
+    # https://docs.celeryq.dev/en/stable/userguide/tasks.html#Task.throws
+    throws=(ProcessingError,),
 )
 def process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
+    file_id = payload.get("file_id") if isinstance(payload, dict) else None
+    try:
+        return _process(self, payload)
+    except ProcessingError as exc:
+        logger.warning("File %s failed with %s: %s", file_id, exc.code.value, exc.message)
+        raise
+
+
+def _process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
     request = request_parse(payload)
     logger.info("Processing file %s (%s)", request.file_id, request.storage_key)
 
     def publish(progress: ProcessingProgress) -> None:
         self.update_state(state=PROGRESS_STATE, meta=progress.model_dump(mode="json"))
 
+    started_at = datetime.now(UTC)
     try:
         result = file_process(
             request=request,
@@ -109,4 +128,6 @@ def process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
         # A flaky mount, not a bad file: retried with backoff by autoretry_for.
         reason = exc.strerror or type(exc).__name__  # never str(exc): it names B's paths
         raise StorageUnavailable(f"Storage error while processing the file: {reason}.") from exc
+    # The run's own times, so A can show when B really started and finished the attempt.
+    result = result.model_copy(update={"started_at": started_at, "finished_at": datetime.now(UTC)})
     return result.model_dump(mode="json")
