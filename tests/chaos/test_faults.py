@@ -48,7 +48,7 @@ HEAVY = 40
 
 
 def started(rig: Rig) -> int:
-    return rig.b_log().count("Processing file ")
+    return len(log_events(rig.b_log(), "file.processing"))
 
 
 def wait_started(rig: Rig, count: int) -> None:
@@ -178,7 +178,7 @@ def test_duplicate_late_and_foreign_callbacks_change_nothing(rig: Rig) -> None:
         file_processing_succeeded.s(file.result, **foreign).set(queue=QUEUE_SYSTEM_A).delay()
 
     wait_for(
-        lambda: rig.a_log().count("Ignored callback") >= 3 * BATCH_FILES or None,
+        lambda: len(log_events(rig.a_log(), "file.callback_ignored")) >= 3 * BATCH_FILES or None,
         timeout=120,
         what="A to look at every duplicate",
         describe=rig.describe,
@@ -287,11 +287,13 @@ def test_a_file_that_kills_its_worker_every_time_is_dead_lettered_then_failed(ri
     rig.start_beat()
     poison = upload_batch(1, blocks=HEAVY * 4, start=10_000)
     (poison_id,) = poison
-    marker = f"Processing file {poison_id} "
+
+    def deliveries() -> int:
+        return len(log_events(rig.b_log(), "file.processing", file_id=poison_id))
 
     for delivery in range(1, DELIVERY_LIMIT + 2):
         wait_for(
-            lambda n=delivery: rig.b_log().count(marker) >= n or None,
+            lambda n=delivery: deliveries() >= n or None,
             timeout=60,
             what=f"delivery {delivery} of the poison file",
             describe=rig.describe,
@@ -303,7 +305,7 @@ def test_a_file_that_kills_its_worker_every_time_is_dead_lettered_then_failed(ri
     expected = upload_batch(BATCH_FILES - 1)
     expected[poison_id] = Expected(File.Status.FAILED, error_code=ErrorCode.NO_OUTCOME)
     rig.settle("poison file over the delivery limit", expected)
-    assert rig.b_log().count(marker) == DELIVERY_LIMIT + 1
+    assert deliveries() == DELIVERY_LIMIT + 1
     assert dead_letter_count(url) - dead_before >= 1
     file = File.objects.get(pk=poison_id)
     assert file.dispatched_at is not None
