@@ -171,11 +171,11 @@ CHAOS_FILES ?= 50
 CHAOS_TEST_FILES ?= 15
 
 .PHONY: chaos
-chaos: setup ## Fault tests, 50 files per fault: one line per fault, then "files: N, lost: L, stuck: S"
+chaos: setup ## Fault tests, 50 files per fault, default settings: a line per fault, then "files: N, lost: L, stuck: S, wrong: W"
 	rm -f var/chaos/summary.txt
 	status=0; CROSSLINK_CHAOS_FILES=$(CHAOS_FILES) CROSSLINK_CHAOS_REPORT=var/chaos/summary.txt \
 		$(T_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS) || status=$$?; \
-	echo; cat var/chaos/summary.txt 2>/dev/null || echo "files: 0, lost: ?, stuck: ? (no fault ran)"; \
+	echo; cat var/chaos/summary.txt 2>/dev/null || echo "files: 0, lost: ?, stuck: ?, wrong: ? (no fault ran)"; \
 	exit $$status
 
 .PHONY: test-chaos

@@ -9,7 +9,9 @@ from celery import current_app
 from celery.result import AsyncResult
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
 from django.db.models import QuerySet
+from pydantic import ValidationError
 
 from files.models import File, FileEvent
 from shared_schema.payloads import PROGRESS_STATE, ProcessingProgress
@@ -35,6 +37,22 @@ def file_get(*, owner: User | AnonymousUser, file_id: int) -> File:
     """One of ``owner``'s files. Another user's file raises ``File.DoesNotExist`` exactly as a
     missing one does, so its existence is never revealed."""
     return file_list(owner=owner).get(pk=file_id)
+
+
+def file_ids_free(*, limit: int, **filters: object) -> list[int]:
+    """Up to ``limit`` ids of files matching ``filters``, oldest first, that no other transaction
+    holds right now.
+
+    skip_locked: a file some other transaction holds (a callback being applied, a concurrent
+    relay or sweeper) is moving, not stale; it is left to that transaction.
+    """
+    with transaction.atomic():
+        return list(
+            File.objects.select_for_update(skip_locked=True)
+            .filter(**filters)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
 
 
 def file_output_path(*, file: File, storage_root: Path | None = None) -> Path | None:
@@ -79,13 +97,20 @@ def file_activity(*, file: File) -> Activity | None:
         return None
     result: AsyncResult[Any] = AsyncResult(file.task_id, app=current_app)
     try:
-        state: str = result.state
-        info = result.info
+        # State and info from one read: `result.state` then `result.info` are two reads, and a
+        # task finishing between them gave PROGRESS with B's result as its info (a 500, seen
+        # under `make test-compose`).
+        meta = result.backend.get_task_meta(result.id)
+        state: str = meta["status"]
+        info = meta.get("result")
     except Exception:  # noqa: BLE001 - progress is a nicety; the page must render without it
         return Activity(state="UNKNOWN")
     progress = None
     if state == PROGRESS_STATE and isinstance(info, dict):
-        progress = ProcessingProgress.model_validate(info)
+        try:
+            progress = ProcessingProgress.model_validate(info)
+        except ValidationError:
+            progress = None  # not B's progress: show the state without it
     return Activity(state=state, progress=progress)
 
 

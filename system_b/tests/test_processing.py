@@ -681,12 +681,14 @@ def test_every_error_code_b_raises_on_a_file_is_covered_here() -> None:
         FileMissing,
     }
     # INVALID_REQUEST, UNSUPPORTED_SCHEMA_VERSION, PROCESSING_TIMEOUT and STORAGE_UNAVAILABLE
-    # come from the task adapter (test_tasks.py); NO_OUTCOME and INTERNAL_ERROR only from A.
+    # come from the task adapter (test_tasks.py); WORKER_LOST from the dead-letter watch
+    # (test_dead_letters.py); NO_OUTCOME and INTERNAL_ERROR only from A.
     by_the_task = {
         ErrorCode.INVALID_REQUEST,
         ErrorCode.UNSUPPORTED_SCHEMA_VERSION,
         ErrorCode.PROCESSING_TIMEOUT,
         ErrorCode.STORAGE_UNAVAILABLE,
+        ErrorCode.WORKER_LOST,
         ErrorCode.NO_OUTCOME,
         ErrorCode.INTERNAL_ERROR,
     }

@@ -37,6 +37,8 @@ class ErrorCode(StrEnum):
     # The run: nothing wrong with the file as far as anyone knows; retrying may help.
     PROCESSING_TIMEOUT = "processing_timeout"
     STORAGE_UNAVAILABLE = "storage_unavailable"
+    WORKER_LOST = "worker_lost"
+    """Set by B's dead-letter watcher: the worker running the file died on every delivery."""
     NO_OUTCOME = "no_outcome"
     """Set by A: no result and no callback arrived before the deadline."""
     INTERNAL_ERROR = "internal_error"
@@ -90,6 +92,8 @@ ERROR_HINTS: Final[dict[ErrorCode, str]] = {
     ErrorCode.PROCESSING_TIMEOUT: "Processing took too long. Retry, or split the file into "
     "smaller parts.",
     ErrorCode.STORAGE_UNAVAILABLE: "Storage was unavailable. Retry in a few minutes.",
+    ErrorCode.WORKER_LOST: "Processing was interrupted again and again (the worker running it "
+    "stopped). Retry; if it fails again, contact support.",
     ErrorCode.NO_OUTCOME: "Processing did not report back in time. Retry.",
     ErrorCode.INTERNAL_ERROR: "Something went wrong on our side while processing the file. "
     "Retry; if it fails again, contact support.",
@@ -182,6 +186,20 @@ class ProcessingTimeout(ProcessingError):
 class StorageUnavailable(ProcessingError):
     code = ErrorCode.STORAGE_UNAVAILABLE
     retryable = True
+
+
+class WorkerLost(ProcessingError):
+    """The message reached the broker's delivery limit: its worker died with it unacknowledged
+    on every delivery. Says nothing about the file; System A makes a new attempt."""
+
+    code = ErrorCode.WORKER_LOST
+
+
+INFRASTRUCTURE_CODES: Final[frozenset[ErrorCode]] = frozenset(
+    {ErrorCode.WORKER_LOST, ErrorCode.NO_OUTCOME}
+)
+"""Failures of the run, not of the file: the caller starts a new attempt (bounded by its
+attempt limit) instead of failing the file."""
 
 
 RETRYABLE_ERRORS: tuple[type[ProcessingError], ...] = tuple(
