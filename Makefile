@@ -14,6 +14,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 A_PY := system_a/.venv/bin/python
 B_PY := system_b/.venv/bin/python
+T_PY := tests/.venv/bin/python
 
 # The one configuration vocabulary, shared with both systems, compose, CI and the tests.
 export CELERY_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
@@ -37,16 +38,32 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-# An environment is rebuilt when its lock file or a manifest changes.
-system_%/.venv/.synced: system_%/requirements-dev.lock system_%/pyproject.toml shared_schema/pyproject.toml | $(UV)
-	$(UV) venv --quiet --allow-existing --python $(PYTHON) system_$*/.venv
-	$(UV) pip sync --quiet --python system_$*/.venv/bin/python --require-hashes system_$*/requirements-dev.lock
-	$(UV) pip install --quiet --python system_$*/.venv/bin/python --no-deps -e shared_schema \
-		$(if $(filter b,$*),-e system_b)
+# An environment is rebuilt when its lock file or a manifest changes. The systems are named
+# in full (not system_%) so that `make rename` can give them any name.
+system_a/.venv/.synced system_b/.venv/.synced: %/.venv/.synced: %/requirements-dev.lock %/pyproject.toml shared_schema/pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $*/.venv
+	$(UV) pip sync --quiet --python $*/.venv/bin/python --require-hashes $*/requirements-dev.lock
+	$(UV) pip install --quiet --python $*/.venv/bin/python --no-deps -e shared_schema \
+		$(if $(filter system_b,$*),-e system_b)
+	touch $@
+
+# The cross-system tests' environment: A's runtime plus the test tools (tests/pyproject.toml).
+tests/.venv/.synced: tests/requirements.lock tests/pyproject.toml system_a/pyproject.toml shared_schema/pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) tests/.venv
+	$(UV) pip sync --quiet --python $(T_PY) --require-hashes tests/requirements.lock
+	$(UV) pip install --quiet --python $(T_PY) --no-deps -e shared_schema
+	touch $@
+
+# System C, a third caller of B that lives in the test suite (tests/system_c): its own
+# environment, from B's lock (the same Celery), with the contract's wire layer.
+tests/system_c/.venv/.synced: system_b/requirements.lock tests/system_c/pyproject.toml shared_schema/pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) tests/system_c/.venv
+	$(UV) pip sync --quiet --python tests/system_c/.venv/bin/python --require-hashes system_b/requirements.lock
+	$(UV) pip install --quiet --python tests/system_c/.venv/bin/python --no-deps -e shared_schema -e tests/system_c
 	touch $@
 
 .PHONY: setup
-setup: system_a/.venv/.synced system_b/.venv/.synced ## Create both systems' environments from their lock files
+setup: system_a/.venv/.synced system_b/.venv/.synced tests/.venv/.synced tests/system_c/.venv/.synced ## Create the systems' and the tests' environments from their lock files
 
 .PHONY: lock
 lock: | $(UV) ## Re-resolve the lock files after changing a pyproject.toml or the build backend
@@ -55,6 +72,8 @@ lock: | $(UV) ## Re-resolve the lock files after changing a pyproject.toml or th
 		$(UV) pip compile $(LOCK_FLAGS) --extra dev -c $$s/requirements.lock $$s/pyproject.toml \
 			-o $$s/requirements-dev.lock; \
 	done
+	$(UV) pip compile $(LOCK_FLAGS) -c system_a/requirements.lock system_a/pyproject.toml \
+		tests/pyproject.toml -o tests/requirements.lock
 	$(UV) pip compile $(LOCK_FLAGS) deploy/requirements-build.in -o deploy/requirements-build.lock
 	$(UV) pip compile $(LOCK_FLAGS) bench/requirements-peers.in -o bench/requirements-peers.lock
 
@@ -97,6 +116,7 @@ lint: setup ## ruff and mypy over every package
 	cd system_a && .venv/bin/python -m mypy
 	cd system_b && .venv/bin/python -m mypy
 	cd shared_schema && ../system_b/.venv/bin/python -m mypy
+	cd tests/system_c && ../../system_b/.venv/bin/python -m mypy
 
 .PHONY: format
 format: setup ## Apply ruff's fixes and formatting
@@ -107,11 +127,21 @@ format: setup ## Apply ruff's fixes and formatting
 
 PYTEST_FLAGS ?=
 
+# The unit tier needs no service: A's unit settings (system_a/config/settings_unit.py) use SQLite
+# in memory and Celery's in-memory broker and result backend. Every service URL points at a
+# closed port while it runs, so a unit test that reached a real service would fail.
+NO_SERVICES := CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:1// \
+	CELERY_RESULT_BACKEND=redis://127.0.0.1:1/0 DATABASE_URL=postgres://postgres@127.0.0.1:1/crosslink
+
 .PHONY: test-unit
-test-unit: setup ## Unit tests of each package, each in its own environment
-	cd shared_schema && ../system_b/.venv/bin/python -m pytest $(PYTEST_FLAGS)
-	cd system_b && .venv/bin/python -m pytest $(PYTEST_FLAGS)
-	cd system_a && .venv/bin/python -m pytest $(PYTEST_FLAGS)
+test-unit: setup ## Unit tests of each package, each in its own environment; no service needed
+	cd shared_schema && env $(NO_SERVICES) ../system_b/.venv/bin/python -m pytest $(PYTEST_FLAGS)
+	cd system_b && env $(NO_SERVICES) .venv/bin/python -m pytest $(PYTEST_FLAGS)
+	cd system_a && env $(NO_SERVICES) .venv/bin/python -m pytest $(PYTEST_FLAGS)
+
+.PHONY: test-services
+test-services: setup ## A's tests again on the real PostgreSQL, Redis and RabbitMQ (no workers)
+	cd system_a && .venv/bin/python -m pytest --ds=config.settings_test $(PYTEST_FLAGS)
 
 # make setup's environments use the default Python (3.11); these are the newer ones crosslink
 # supports, each given its own environments under var/pythons/ and the unit tests.
@@ -142,7 +172,7 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 
 .PHONY: test-integration
 test-integration: setup browser ## Contract, integration and browser tests: real workers, real services, real Chromium
-	$(A_PY) -m pytest tests $(PYTEST_FLAGS)
+	$(T_PY) -m pytest tests $(PYTEST_FLAGS)
 
 # Empty: the pinned version, from both systems' environments. CELERY=5.5.3: any published one.
 CELERY ?=
@@ -157,16 +187,26 @@ CHAOS_FILES ?= 50
 CHAOS_TEST_FILES ?= 15
 
 .PHONY: chaos
-chaos: setup ## Fault tests, 50 files per fault: one line per fault, then "files: N, lost: L, stuck: S"
+chaos: setup ## Fault tests, 50 files per fault, default settings: a line per fault, then "files: N, lost: L, stuck: S, wrong: W"
 	rm -f var/chaos/summary.txt
 	status=0; CROSSLINK_CHAOS_FILES=$(CHAOS_FILES) CROSSLINK_CHAOS_REPORT=var/chaos/summary.txt \
-		$(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS) || status=$$?; \
-	echo; cat var/chaos/summary.txt 2>/dev/null || echo "files: 0, lost: ?, stuck: ? (no fault ran)"; \
+		$(T_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS) || status=$$?; \
+	echo; cat var/chaos/summary.txt 2>/dev/null || echo "files: 0, lost: ?, stuck: ?, wrong: ? (no fault ran)"; \
 	exit $$status
 
 .PHONY: test-chaos
 test-chaos: setup ## The fault tests with a smaller batch (CHAOS_TEST_FILES per fault), as `make test` runs them
-	CROSSLINK_CHAOS_FILES=$(CHAOS_TEST_FILES) $(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS)
+	CROSSLINK_CHAOS_FILES=$(CHAOS_TEST_FILES) $(T_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS)
+
+.PHONY: rename
+rename: ## Rename this copy: NAME=acme (project and CROSSLINK_ prefix), optional SYSTEM_A=web SYSTEM_B=worker
+	@test -n "$(NAME)" || { echo "usage: make rename NAME=acme [SYSTEM_A=web SYSTEM_B=worker]"; exit 2; }
+	$(PYTHON) scripts/rename.py $(NAME) $(if $(SYSTEM_A),--system-a $(SYSTEM_A)) \
+		$(if $(SYSTEM_B),--system-b $(SYSTEM_B))
+
+.PHONY: test-rename
+test-rename: | $(UV) ## Rename a copy under var/ (acme, web, worker) and run its unit and contract tests
+	bash scripts/rename_check.sh
 
 # docker-compose.yml for real: its own Docker engine (images kept in CROSSLINK_CI_STATE, default
 # /var/lib/crosslink-ci), stand-in images where no registry answers, then tests/compose. Needs
@@ -176,7 +216,7 @@ test-compose: setup ## Build the images, run the compose stack, use it and break
 	bash scripts/compose_ci.sh
 
 .PHONY: test
-test: lint test-unit test-pythons test-integration test-chaos test-compose ## Set up and run every test (what CI runs)
+test: lint test-unit test-services test-pythons test-rename test-integration test-chaos test-compose ## Set up and run every test (what CI runs)
 
 # --- Benchmarks -------------------------------------------------------------------------------
 
@@ -191,11 +231,11 @@ bench/.venv/.synced: bench/requirements-peers.lock | $(UV)
 
 .PHONY: bench
 bench: setup bench/.venv/.synced ## Benchmarks: round trip, burst, processing speed, memory, as ratios to baselines and peers
-	$(A_PY) -m bench $(BENCH_FLAGS)
+	$(T_PY) -m bench $(BENCH_FLAGS)
 
 .PHONY: clean
 clean: ## Remove environments, caches and runtime state (var/)
-	rm -rf .tools system_a/.venv system_b/.venv bench/.venv var .ruff_cache
+	rm -rf .tools system_a/.venv system_b/.venv tests/.venv bench/.venv var .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .pytest_cache -type d -prune -exec rm -rf {} +
 	find . -name .mypy_cache -type d -prune -exec rm -rf {} +

@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 import uuid
@@ -26,7 +25,7 @@ sys.path[:0] = [str(REPO / "system_a"), str(REPO / "tests")]
 
 from bench.stats import median, percentile, ratio  # noqa: E402
 from harness.databases import throwaway_database  # noqa: E402
-from harness.processes import A_BIN, B_BIN, ManagedProcess, celery_worker  # noqa: E402
+from harness.processes import A_BIN, B_BIN, ManagedProcess, celery_worker, run_json  # noqa: E402
 from harness.rabbitmq import throwaway_vhost  # noqa: E402
 
 OUT = REPO / "var" / "bench"
@@ -115,23 +114,19 @@ def round_trips(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]
     }
 
 
-def _json_from(argv: list[str]) -> dict[str, Any]:
-    out = subprocess.run(
-        argv, cwd=REPO, check=True, capture_output=True, text=True, timeout=3600
-    ).stdout
-    measured: dict[str, Any] = json.loads(out)
-    return measured
-
-
 def processing(args: argparse.Namespace) -> dict[str, Any]:
     sizes = sorted({1, args.peer_mb, args.big_mb})
-    measured = _json_from(
-        [str(B_BIN / "python"), "-m", "bench.processing", *(str(size) for size in sizes)]
+    measured: dict[str, Any] = run_json(
+        [str(B_BIN / "python"), "-m", "bench.processing", *(str(size) for size in sizes)],
+        cwd=REPO,
+        timeout=3600,
     )
     big, small = measured[f"{args.big_mb}mb"], measured["1mb"]
     # The peers read the file crosslink read: the generated table of --peer-mb.
     peer_file = REPO / "var" / "bench" / "data" / f"table-{args.peer_mb}mb.csv"
-    peers = _json_from([str(BENCH_BIN / "python"), "-m", "bench.peers", str(peer_file)])
+    peers = run_json(
+        [str(BENCH_BIN / "python"), "-m", "bench.peers", str(peer_file)], cwd=REPO, timeout=3600
+    )
     crosslink_on_peer_file = measured[f"{args.peer_mb}mb"]["process"]["mb_per_s"]
     return {
         "processing": measured,

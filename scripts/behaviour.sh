@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make behaviour [CELERY=x.y.z]`: run the behaviour suite (tests/behaviour) and print its table.
 #
-# Without a version: the remote worker runs from System B's environment and the caller worker
-# and the runner from System A's, i.e. the pinned Celery. With CELERY=x.y.z: two throwaway
+# Without a version: the remote worker runs from System B's environment, the caller worker from
+# System A's (the pinned Celery), and the runner from the tests' environment (tests/.venv). With CELERY=x.y.z: two throwaway
 # environments with that published version, under var/behaviour/celery-x.y.z/ (built once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ uv=.tools/bin/uv
 if [[ -z $version ]]; then
   remote=system_b/.venv/bin/python
   caller=system_a/.venv/bin/python
+  runner=tests/.venv/bin/python
   label=pinned
 else
   root=var/behaviour/celery-$version
@@ -29,11 +30,12 @@ else
   done
   remote=$root/remote/bin/python
   caller=$root/caller/bin/python
+  runner=$caller
   label=celery-$version
 fi
 
 logs=var/behaviour/logs/$label-$(date -u +%Y%m%dT%H%M%S)
 mkdir -p "$logs"
 cd tests
-exec "../$caller" -m behaviour --remote-python "../$remote" --caller-python "../$caller" \
+exec "../$runner" -m behaviour --remote-python "../$remote" --caller-python "../$caller" \
   --work-dir "../$logs" ${BEHAVIOUR_FLAGS:-}

@@ -34,13 +34,13 @@ for version in "$@"; do
     continue
   fi
   echo "== Python $version ($python)"
-  for system in a b; do
-    venv=var/pythons/$version/system_$system
+  for system in system_a system_b; do
+    venv=var/pythons/$version/$system
     "$UV" venv --quiet --allow-existing --python "$python" "$venv"
     "$UV" pip sync --quiet --python "$venv/bin/python" --require-hashes \
-      "system_$system/requirements-dev.lock"
+      "$system/requirements-dev.lock"
     editable=(-e shared_schema)
-    [[ $system == b ]] && editable+=(-e system_b)
+    [[ $system == system_b ]] && editable+=(-e system_b)
     "$UV" pip install --quiet --python "$venv/bin/python" --no-deps "${editable[@]}"
   done
   root=$PWD/var/pythons/$version

@@ -1,6 +1,6 @@
 """Render one trace as an HTML waterfall, from spans the observability test exported.
 
-    CROSSLINK_TRACE_DUMP=var/spans.json system_a/.venv/bin/python -m pytest tests/observability
+    CROSSLINK_TRACE_DUMP=var/spans.json tests/.venv/bin/python -m pytest tests/observability
     python3 scripts/trace_waterfall.py var/spans.json --file-id 1 > var/trace.html
 
 For a picture of a trace where no trace viewer runs (docs/observability.md); with the compose

@@ -8,7 +8,7 @@ Configuration comes from Django settings under the ``CELERY_`` namespace, as in 
 import os
 from typing import Any
 
-from celery.signals import task_prerun
+from celery.signals import before_task_publish, task_prerun
 
 from config import telemetry
 from shared_schema.wire import WireCelery
@@ -35,3 +35,23 @@ def _database_connection_checked(**_: Any) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+PERIODIC_TASKS = frozenset({"system_a.file_relay", "system_a.file_sweep"})
+
+
+@before_task_publish.connect
+def _periodic_expiry_not_dead_lettered(
+    sender: str | None = None, properties: dict[str, Any] | None = None, **_: Any
+) -> None:
+    """Let beat's expired relay and sweep messages be dropped, not dead-lettered.
+
+    Celery turns ``expires`` into the message's AMQP ``expiration`` too (``Celery.send_task``),
+    and RabbitMQ dead-letters a message whose TTL runs out in a queue that has a dead-letter
+    exchange: while A's worker is down, every interval would add one to A's dead-letter queue,
+    burying the real refusals there. https://www.rabbitmq.com/docs/ttl#per-message-ttl-caveats
+    Without the AMQP expiration, the message keeps Celery's own ``expires`` header, and the
+    worker that finally receives it acknowledges it as expired without running it.
+    """
+    if sender in PERIODIC_TASKS and properties is not None:
+        properties.pop("expiration", None)

@@ -1,11 +1,16 @@
-"""Typed readers for the environment: the project's one configuration vocabulary."""
+"""Typed readers for the environment: the project's one configuration vocabulary.
+
+One rule for every reader, the same as System B's (system_b/settings.py): a variable that is
+unset or empty means its default. Compose passes an unset ``${VAR:-}`` on as an empty string,
+so an empty value must not mean "false" or "nothing" in one place and the default in another.
+"""
 
 import os
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def env_str(name: str, default: str | None = None) -> str:
@@ -18,12 +23,12 @@ def env_str(name: str, default: str | None = None) -> str:
 
 
 def env_bool(name: str, *, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
         return default
-    if raw.strip().lower() in _TRUE:
+    if raw in _TRUE:
         return True
-    if raw.strip().lower() in _FALSE:
+    if raw in _FALSE:
         return False
     raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}.")
 
@@ -39,8 +44,8 @@ def env_int(name: str, *, default: int) -> int:
 
 
 def env_list(name: str, *, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
 

@@ -249,24 +249,47 @@ CELERY_DB_REUSE_MAX = env_int("CROSSLINK_DB_REUSE_MAX", default=1000)
 # https://docs.celeryq.dev/en/stable/userguide/optimizing.html#prefetch-limits
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 
-# --- Sweeper: nothing lost, nothing stuck (files/sweeper.py, docs/reliability.md) ------------
+# --- Outbox relay and sweeper: nothing lost, nothing stuck (docs/reliability.md) --------------
 
+# How often beat asks A's worker to run the outbox relay (files.services.file_relay), seconds:
+# it sends claimed attempts whose sender died before the broker confirmed them, and PENDING
+# files whose send failed. An empty run is one indexed query.
+RELAY_INTERVAL_S = env_int("CROSSLINK_RELAY_INTERVAL", default=5)
+# A claimed attempt with no confirmed send this long after its claim is the relay's: longer
+# than a send normally takes (connect timeout and publish retries), so the relay rarely sends
+# a message its original sender is still publishing (harmless if it does: same task id).
+RELAY_UNSENT_AFTER_S = env_int("CROSSLINK_RELAY_UNSENT_AFTER", default=10)
 # How often beat asks A's worker to sweep, in seconds.
-SWEEP_INTERVAL_S = env_int("CROSSLINK_SWEEP_INTERVAL", default=60)
-# A file PENDING this long was not sent (the broker was down at upload): send it.
+SWEEP_INTERVAL_S = env_int("CROSSLINK_SWEEP_INTERVAL", default=15)
+# A file PENDING this long that the relay did not send (beat not running the relay): send it.
 PENDING_STALE_AFTER_S = env_int("CROSSLINK_PENDING_STALE_AFTER", default=60)
 # A file PROCESSING this long is looked up in the result backend: an outcome whose callback was
-# lost is applied.
-PROCESSING_STALE_AFTER_S = env_int("CROSSLINK_PROCESSING_STALE_AFTER", default=300)
-# With no outcome this long after it was sent, the attempt is given up. Longer than B's hard
-# time limit plus the time a file may wait in the queue.
-PROCESSING_DEADLINE_S = env_int("CROSSLINK_PROCESSING_DEADLINE", default=2 * 3600)
-# What to do at the deadline: "fail" (FAILED, NO_OUTCOME; the user may retry) or "retry" (a new
-# attempt, up to CROSSLINK_MAX_ATTEMPTS, then FAILED).
-STALE_POLICY = env_choice("CROSSLINK_STALE_POLICY", choices=("fail", "retry"), default="fail")
+# lost is applied. One Redis read per such file per sweep.
+PROCESSING_STALE_AFTER_S = env_int("CROSSLINK_PROCESSING_STALE_AFTER", default=30)
+# B's time limits, read under the names B reads them, with B's defaults: no run of B lasts
+# longer than the hard limit (the pool kills it).
+SOFT_TIME_LIMIT_S = env_int("CROSSLINK_SOFT_TIME_LIMIT", default=30 * 60)
+HARD_TIME_LIMIT_S = env_int("CROSSLINK_HARD_TIME_LIMIT", default=SOFT_TIME_LIMIT_S + 60)
+# With no outcome this long after it was sent, the attempt is given up: B's hard time limit,
+# plus time for the message to wait in B's queue. A dead-lettered message does not wait for
+# this (B's dead-letter watcher reports it as worker_lost at once); this is for a message lost
+# with no trace at all.
+PROCESSING_DEADLINE_S = env_int(
+    "CROSSLINK_PROCESSING_DEADLINE", default=HARD_TIME_LIMIT_S + 10 * 60
+)
+# What to do with an attempt that ended without a verdict on the file (no outcome by the
+# deadline, or worker_lost): "retry" (default: a new attempt, up to CROSSLINK_MAX_ATTEMPTS,
+# then FAILED) or "fail" at the deadline (FAILED, NO_OUTCOME; the user may retry). A dead-letter
+# report (worker_lost) always gets new attempts up to the limit.
+STALE_POLICY = env_choice("CROSSLINK_STALE_POLICY", choices=("fail", "retry"), default="retry")
 MAX_ATTEMPTS = env_int("CROSSLINK_MAX_ATTEMPTS", default=3)
 
 CELERY_BEAT_SCHEDULE = {
+    "file-relay": {
+        "task": "system_a.file_relay",
+        "schedule": float(RELAY_INTERVAL_S),
+        "options": {"queue": QUEUE_SYSTEM_A, "expires": float(RELAY_INTERVAL_S)},
+    },
     "file-sweep": {
         "task": "system_a.file_sweep",
         "schedule": float(SWEEP_INTERVAL_S),

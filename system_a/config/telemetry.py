@@ -126,6 +126,12 @@ FILE_TRACE_TTL_S = 7 * 24 * 3600
 
 
 class _RedisTraceStore:
+    def __init__(self) -> None:
+        from django.conf import settings
+
+        # File ids are unique to one database: several A databases (test runs) may share Redis.
+        self.prefix = f"crosslink:trace:{settings.DATABASES['default']['NAME']}:"
+
     def _client(self) -> Any:
         from celery import current_app
 
@@ -133,11 +139,11 @@ class _RedisTraceStore:
         return backend.client  # the result backend's Redis client
 
     def get(self, key: str) -> str | None:
-        value = self._client().get(key)
+        value = self._client().get(self.prefix + key)
         return value.decode() if isinstance(value, bytes) else value
 
     def put(self, key: str, value: str) -> None:
-        self._client().set(key, value, ex=FILE_TRACE_TTL_S)
+        self._client().set(self.prefix + key, value, ex=FILE_TRACE_TTL_S)
 
 
 def _instrument_clients() -> None:

@@ -24,6 +24,8 @@ def django_db_modify_db_settings() -> None:
 
     run_id = os.environ.get("CROSSLINK_TEST_RUN_ID") or uuid.uuid4().hex[:8]
     for db in settings.DATABASES.values():
+        if db["ENGINE"].endswith("sqlite3"):
+            continue  # the unit tier's database lives in this process's memory only
         db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{run_id}"
 
 

@@ -50,6 +50,11 @@ class File(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    """When the current attempt was claimed; its message is sent once that commits."""
+    sent_at = models.DateTimeField(null=True, blank=True)
+    """When the broker confirmed the current attempt's message. Empty on a PROCESSING file, the
+    attempt is claimed but its message may not exist (the sender died after the commit): the
+    outbox relay sends it (services.file_relay)."""
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -62,6 +67,14 @@ class File(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status="FAILED") | ~models.Q(error_code=""),
                 name="file_failed_has_error_code",
+            ),
+        ]
+        indexes = [
+            # The outbox: the relay looks for claimed attempts whose message is not confirmed.
+            models.Index(
+                fields=["dispatched_at"],
+                name="file_unsent_claims",
+                condition=models.Q(status="PROCESSING", sent_at__isnull=True),
             ),
         ]
 

@@ -9,6 +9,7 @@ from typing import Any
 from celery import current_app, states
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
 from django.db.models import QuerySet
 from pydantic import ValidationError
 
@@ -43,6 +44,22 @@ def file_get(*, owner: User | AnonymousUser, file_id: int) -> File:
     """One of ``owner``'s files. Another user's file raises ``File.DoesNotExist`` exactly as a
     missing one does, so its existence is never revealed."""
     return file_list(owner=owner).get(pk=file_id)
+
+
+def file_ids_free(*, limit: int, **filters: object) -> list[int]:
+    """Up to ``limit`` ids of files matching ``filters``, oldest first, that no other transaction
+    holds right now.
+
+    skip_locked: a file some other transaction holds (a callback being applied, a concurrent
+    relay or sweeper) is moving, not stale; it is left to that transaction.
+    """
+    with transaction.atomic():
+        return list(
+            File.objects.select_for_update(skip_locked=True)
+            .filter(**filters)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
 
 
 def file_output_path(*, file: File, storage_root: Path | None = None) -> Path | None:

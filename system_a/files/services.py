@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,14 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from pydantic import ValidationError
 
+from files.dispatch import processing_request_send  # the only caller of send_task
 from files.models import File, FileEvent
+from files.outcomes import failure_describe, failure_is_wire_error
+from files.selectors import file_ids_free
 from files.storage import storage_delete, storage_save_upload
-from shared_schema.errors import ErrorCode
+from shared_schema.errors import INFRASTRUCTURE_CODES, ErrorCode
 from shared_schema.keys import output_key_of
 from shared_schema.payloads import ProcessingResult
 from shared_schema.telemetry import file_span, log_context
@@ -92,7 +98,8 @@ def file_create(
     an insert and then a dispatch), so a callback arriving within milliseconds finds the attempt
     it belongs to. Sending after commit means System B (and A's callbacks) can never see a file
     the database does not have yet. If sending fails, the attempt is rolled back to PENDING and
-    the sweeper sends it later.
+    the relay sends it later; if this process dies before it sends, the committed row (an
+    attempt with no ``sent_at``) is the outbox entry the relay sends (``file_relay``).
     """
     size = upload.size or 0
     if size == 0:
@@ -140,11 +147,12 @@ def file_create(
     return file
 
 
-def _file_send_on_commit(*, file: File, task_id: str) -> None:
+def _file_send_on_commit(*, file: File, task_id: str, attempt: int = 1) -> None:
     # A broker outage is logged, not raised: the upload itself succeeded, the file is PENDING
     # again and the sweeper sends it. The caller's copy is refreshed to say so.
     try:
-        _file_send(file=file, task_id=task_id, attempt=1)
+        # The upload's own send starts the file's trace; a later attempt's joins it.
+        _file_send(file=file, task_id=task_id, attempt=attempt, first=attempt == 1)
     except Exception:  # noqa: BLE001 - logged by _file_send
         file.refresh_from_db(fields=["status", "task_id", "attempts", "updated_at"])
 
@@ -153,8 +161,10 @@ def file_dispatch(*, file_id: int) -> Transition:
     """Send a PENDING file to System B as a new attempt.
 
     The file is marked PROCESSING with the new task id *before* the message is published, so
-    even a callback that arrives within milliseconds finds the attempt it belongs to. If the
-    publish fails, the attempt is rolled back to PENDING for the sweeper to send again.
+    even a callback that arrives within milliseconds finds the attempt it belongs to. The claim
+    commits first and is the outbox entry: if this process dies before the broker confirms the
+    message, the relay sends it. If the publish fails, the attempt is rolled back to PENDING for
+    the relay to send again.
     """
     file = File.objects.get(pk=file_id)
     if file.status != File.Status.PENDING:
@@ -171,6 +181,7 @@ def file_dispatch(*, file_id: int) -> Transition:
             task_id=task_id,
             attempts=F("attempts") + 1,
             dispatched_at=now,
+            sent_at=None,
             updated_at=now,
         )
         if claimed:
@@ -190,15 +201,17 @@ def file_dispatch(*, file_id: int) -> Transition:
     return Transition(applied=True, found=File.Status.PENDING)
 
 
-def _file_send(*, file: File, task_id: str, attempt: int) -> None:
-    """Publish the attempt ``task_id`` of ``file``, already PROCESSING in the database; if the
-    broker does not take it, roll the attempt back to PENDING and re-raise."""
-    from files.dispatch import processing_request_send  # the only caller of send_task
-
+def _file_send(
+    *, file: File, task_id: str, attempt: int, undo: bool = True, first: bool = False
+) -> None:
+    """Publish the attempt ``task_id`` of ``file``, already PROCESSING in the database, and
+    record that the broker took it. If the broker does not take it, roll the attempt back to
+    PENDING (``undo``) and re-raise. ``first``: the upload's own send, which starts the file's
+    trace."""
     # The message, its log lines, and B's task and callbacks after it, name this attempt.
     with (
         log_context(file_id=file.pk, task_id=task_id, attempt=attempt),
-        file_span("file.send", file_id=file.pk, task_id=task_id, attempt=attempt),
+        file_span("file.send", file_id=file.pk, first=first, task_id=task_id, attempt=attempt),
     ):
         try:
             processing_request_send(file=file, task_id=task_id)
@@ -208,8 +221,14 @@ def _file_send(*, file: File, task_id: str, attempt: int) -> None:
                 file.pk,
                 extra={"event": "file.send_failed"},
             )
-            _file_undo_dispatch(file_id=file.pk, task_id=task_id)
+            if undo:
+                _file_undo_dispatch(file_id=file.pk, task_id=task_id)
             raise
+        # Guarded by the attempt: a relay and the original sender racing both publish (B runs
+        # the attempt twice at worst, and A applies its outcome once), and either records it.
+        File.objects.filter(pk=file.pk, task_id=task_id, sent_at__isnull=True).update(
+            sent_at=timezone.now()
+        )
         logger.info(
             "Sent file %s to System B as task %s", file.pk, task_id, extra={"event": "file.sent"}
         )
@@ -238,11 +257,59 @@ def _file_undo_dispatch(*, file_id: int, task_id: str) -> None:
         logger.warning("File %s moved on before its failed dispatch could be undone", file_id)
 
 
+@dataclass
+class RelayReport:
+    resent: list[int]
+    """Claimed attempts whose message was never confirmed (the sender died): sent now."""
+    sent: list[int]
+    """PENDING files (a send failed, or a retry): claimed and sent now."""
+
+
+def file_relay(*, now: datetime, unsent_after: timedelta, limit: int = 500) -> RelayReport:
+    """The outbox relay: send every attempt that should be on the wire and is not.
+
+    * A PROCESSING file with no ``sent_at`` claimed more than ``unsent_after`` ago: the process
+      that claimed it died (or lost its database) between the commit and the broker's confirm.
+      Its message is sent now with the attempt's own task id, so whatever B and A's callbacks
+      already did with an earlier copy still belongs to this attempt, and the guarded services
+      apply its outcome once.
+    * A PENDING file: its send failed (the broker was down) or it is waiting for a new
+      attempt. It is claimed and sent.
+
+    After the first failed publish the rest wait for the next run: the broker is likely down,
+    and each would only wait out the same connection timeout.
+    """
+    report = RelayReport(resent=[], sent=[])
+    unsent = file_ids_free(
+        limit=limit,
+        status=File.Status.PROCESSING,
+        sent_at__isnull=True,
+        dispatched_at__lt=now - unsent_after,
+    )
+    try:
+        for file in File.objects.filter(pk__in=unsent).order_by("pk"):
+            logger.warning(
+                "Relay: file %s was claimed as task %s but never sent; sending it",
+                file.pk,
+                file.task_id,
+            )
+            _file_send(file=file, task_id=file.task_id, attempt=file.attempts, undo=False)
+            report.resent.append(file.pk)
+        for file_id in file_ids_free(limit=limit, status=File.Status.PENDING):
+            if file_dispatch(file_id=file_id).applied:
+                report.sent.append(file_id)
+    except Exception:  # noqa: BLE001 - logged by _file_send; the next run sends the rest
+        logger.warning("Relay: sending stopped after a failure; the rest wait for the next run")
+    if report.resent or report.sent:
+        logger.info("Relay: resent %s, sent %s", len(report.resent), len(report.sent))
+    return report
+
+
 def file_dispatch_on_commit(*, file_id: int) -> None:
     """Dispatch after the surrounding transaction commits; a broker outage is logged, not raised."""
 
     def send() -> None:
-        # Already logged by file_dispatch; the file is PENDING and the sweeper will send it.
+        # Already logged by file_dispatch; the file is PENDING and the relay will send it.
         with contextlib.suppress(Exception):
             file_dispatch(file_id=file_id)
 
@@ -422,36 +489,162 @@ def file_retry(*, file_id: int) -> Transition:
     return Transition(applied=True, found=File.Status.FAILED)
 
 
-def file_abandon_attempt(*, file_id: int, task_id: str) -> Transition:
-    """Give up on a PROCESSING attempt without an outcome and make the file PENDING again.
+def file_new_attempt(
+    *, file_id: int, task_id: str, code: ErrorCode, message: str, max_attempts: int
+) -> Transition:
+    """Replace the PROCESSING attempt ``task_id``, which ended without a verdict on the file
+    (``code`` says why), by a new one; after ``max_attempts`` attempts, fail the file instead.
 
-    The sweeper's retry policy: the next dispatch is a new attempt with a new task id, so a
-    late callback of the abandoned one is ignored.
+    The new attempt is claimed in the same guarded UPDATE that abandons the old one (new task
+    id, so a late callback of the old one is ignored) and sent once that commits: the claim is
+    the outbox entry, as for any dispatch.
     """
+    file = File.objects.get(pk=file_id)
+    if file.attempts >= max_attempts:
+        logger.warning(
+            "File %s: attempt %s of %s ended with %s; no attempts left",
+            file_id,
+            file.attempts,
+            max_attempts,
+            code.value,
+        )
+        return file_mark_failed(file_id=file_id, task_id=task_id, code=code, message=message)
+    new_task_id = str(uuid.uuid4())
+    now = timezone.now()
     with transaction.atomic():
-        file = File.objects.select_for_update().get(pk=file_id)
-        if not _is_current_attempt(file, task_id=task_id, action="abandon attempt of"):
+        claimed = File.objects.filter(
+            pk=file_id, status=File.Status.PROCESSING, task_id=task_id
+        ).update(
+            task_id=new_task_id,
+            attempts=F("attempts") + 1,
+            dispatched_at=now,
+            sent_at=None,
+            updated_at=now,
+        )
+        if not claimed:
+            file.refresh_from_db()
+            _is_current_attempt(file, task_id=task_id, action="start a new attempt of")
             return Transition(applied=False, found=File.Status(file.status))
-        file.status = File.Status.PENDING
-        file.task_id = ""
-        file.save(update_fields=["status", "task_id", "updated_at"])
         _event(
             file_id=file_id,
             kind=FileEvent.Kind.ABANDONED,
             task_id=task_id,
             from_status=File.Status.PROCESSING,
-            to_status=File.Status.PENDING,
-            detail="No outcome before the deadline; a new attempt follows.",
-            source=FileEvent.Source.SWEEPER,
+            to_status=File.Status.PROCESSING,
+            detail=f"{code.value}: {message} A new attempt follows.",
+            source=FileEvent.Source.CALLBACK,
+        )
+        _event(
+            file_id=file_id,
+            kind=FileEvent.Kind.SENT,
+            task_id=new_task_id,
+            from_status=File.Status.PROCESSING,
+            to_status=File.Status.PROCESSING,
+            detail=f"attempt {file.attempts + 1}",
+            source=FileEvent.Source.CALLBACK,
+        )
+        attempt = file.attempts + 1
+        transaction.on_commit(
+            lambda: _file_send_on_commit(file=file, task_id=new_task_id, attempt=attempt)
         )
     logger.warning(
-        "File %s: abandoned attempt %s (task %s)",
+        "File %s: attempt %s (task %s) ended with %s, not a verdict on the file; "
+        "sending attempt %s as task %s",
         file_id,
         file.attempts,
         task_id,
-        extra={"event": "file.attempt_abandoned", "file_id": file_id, "task_id": task_id},
+        code.value,
+        file.attempts + 1,
+        new_task_id,
     )
     return Transition(applied=True, found=File.Status.PROCESSING)
+
+
+class Applied(StrEnum):
+    """What applying one of B's outcomes did to the file."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    RETRIED = "retried"
+    """The run failed, not the file: a new attempt was sent."""
+    WAITING = "waiting"
+    """The outcome is the wire's, not the file's: the redelivered run or the sweeper decides."""
+    IGNORED = "ignored"
+    """Not the file's current attempt, or the file already finished."""
+
+
+def file_apply_outcome(
+    *,
+    file_id: int,
+    task_id: str,
+    succeeded: bool,
+    value: Any,
+    max_attempts: int | None = None,
+) -> Applied:
+    """Apply what B reported for attempt ``task_id``: the one place that reads B's outcome.
+
+    Both A's callbacks (the success link's argument, the exception the errback reads from the
+    result backend) and the sweeper (the stored outcome whose callback was lost) call this.
+    ``value`` is B's return value when ``succeeded``, else the rebuilt exception (``None`` when
+    the result backend has no reason).
+
+    * A result outside the contract: FAILED ``internal_error``.
+    * A failure of the wire (broker or backend gone while B published), or a failure with no
+      stored reason: not the file's outcome; left PROCESSING for the redelivered run's
+      callback or the sweeper.
+    * A failure of the run (``shared_schema.errors.INFRASTRUCTURE_CODES``, e.g. the message
+      reached its delivery limit): a new attempt, up to ``max_attempts``; then FAILED with it.
+    * Any other failure: FAILED with its code and message, which the user can act on.
+    """
+    if succeeded:
+        try:
+            summary = ProcessingResult.model_validate(value)
+        except ValidationError as exc:
+            logger.error(
+                "File %s: System B returned a result outside the contract: %s", file_id, exc
+            )
+            transition = file_mark_failed(
+                file_id=file_id,
+                task_id=task_id,
+                code=ErrorCode.INTERNAL_ERROR,
+                message="Processing returned a result that could not be read.",
+            )
+            return Applied.FAILED if transition.applied else Applied.IGNORED
+        transition = file_mark_succeeded(file_id=file_id, task_id=task_id, result=summary)
+        return Applied.SUCCEEDED if transition.applied else Applied.IGNORED
+    reason = value if isinstance(value, BaseException) else None
+    if failure_is_wire_error(reason):
+        logger.warning(
+            "File %s: task %s recorded a broker/backend error (%r), not a processing failure; "
+            "leaving the file PROCESSING for the redelivered run or the sweeper",
+            file_id,
+            task_id,
+            reason,
+        )
+        return Applied.WAITING
+    if reason is None:
+        # An errback, but no failure stored for the task (not yet rewritten by a redelivered
+        # run, expired, or never written): no verdict on the file. The redelivered run's
+        # callback, or the sweeper at the deadline, decides.
+        logger.warning(
+            "File %s: task %s reported a failure the result backend does not hold; "
+            "leaving the file PROCESSING for the sweeper",
+            file_id,
+            task_id,
+        )
+        return Applied.WAITING
+    code, message = failure_describe(reason)
+    if code in INFRASTRUCTURE_CODES:
+        limit = settings.MAX_ATTEMPTS if max_attempts is None else max_attempts
+        transition = file_new_attempt(
+            file_id=file_id, task_id=task_id, code=code, message=message, max_attempts=limit
+        )
+        if not transition.applied:
+            return Applied.IGNORED
+        status = File.objects.values_list("status", flat=True).get(pk=file_id)
+        return Applied.FAILED if status == File.Status.FAILED else Applied.RETRIED
+    transition = file_mark_failed(file_id=file_id, task_id=task_id, code=code, message=message)
+    return Applied.FAILED if transition.applied else Applied.IGNORED
 
 
 def _is_current_attempt(file: File, *, task_id: str, action: str) -> bool:

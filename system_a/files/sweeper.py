@@ -1,10 +1,14 @@
 """Nothing lost, nothing stuck: the periodic reconciliation of files that stopped moving.
 
-* PENDING too long: the send after commit failed (broker down) or never ran. Send it.
+Sending is the outbox relay's job (``services.file_relay``, every few seconds); the sweeper
+reconciles what was sent:
+
 * PROCESSING too long: ask the result backend. An outcome is there but its callback never
-  arrived (A's queue lost it, the errback could not be published): apply it. Nothing there past
-  the deadline (the message was dead-lettered, the task name was unknown, the queue was
-  deleted): FAILED with NO_OUTCOME, or a new attempt under the ``retry`` policy.
+  arrived (A's queue lost it, the errback could not be published): apply it, through the same
+  service a callback uses (``services.file_apply_outcome``). Nothing there past the deadline
+  (the task name was unknown, the queue was deleted, the message was lost): a new attempt under
+  the ``retry`` policy (the default), up to ``CROSSLINK_MAX_ATTEMPTS``; FAILED with NO_OUTCOME
+  under ``fail`` or after the last attempt.
 
 Every change goes through the guarded services, so a sweep racing a callback, or two sweepers
 racing each other, apply each transition at most once. No Celery here: the result backend is
@@ -17,15 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from pydantic import ValidationError
 
 from files import services
 from files.models import File, FileEvent
-from files.outcomes import failure_describe, failure_is_wire_error
-from files.selectors import Outcome, attempt_outcome
+from files.outcomes import failure_is_wire_error
+from files.selectors import Outcome, attempt_outcome, file_ids_free
 from shared_schema.errors import ERROR_HINTS, ErrorCode
-from shared_schema.payloads import ProcessingResult
 
 logger = logging.getLogger(__name__)
 
@@ -83,20 +84,8 @@ def file_sweep(
     return report
 
 
-def _stale_ids(*, limit: int, **filters: object) -> list[int]:
-    # skip_locked: a file some other transaction holds right now (a callback being applied, a
-    # concurrent sweeper) is not stale, it is moving; leave it to that transaction.
-    with transaction.atomic():
-        return list(
-            File.objects.select_for_update(skip_locked=True)
-            .filter(**filters)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-
-
 def _sweep_pending(*, now: datetime, policy: SweepPolicy, report: SweepReport) -> None:
-    ids = _stale_ids(
+    ids = file_ids_free(
         limit=policy.batch,
         status=File.Status.PENDING,
         updated_at__lt=now - policy.pending_stale_after,
@@ -120,7 +109,7 @@ def _sweep_processing(
     outcome_of: Callable[..., Outcome],
     report: SweepReport,
 ) -> None:
-    ids = _stale_ids(
+    ids = file_ids_free(
         limit=policy.batch,
         status=File.Status.PROCESSING,
         dispatched_at__lt=now - policy.processing_stale_after,
@@ -133,7 +122,7 @@ def _sweep_processing(
             report.unreadable.append(file.pk)
             continue
         if outcome.finished and not _is_wire_failure(outcome):
-            _apply_outcome(file=file, outcome=outcome, report=report)
+            _apply_outcome(file=file, outcome=outcome, policy=policy, report=report)
         elif file.dispatched_at is not None and file.dispatched_at < now - policy.deadline:
             _give_up(file=file, policy=policy, report=report)
 
@@ -144,48 +133,48 @@ def _is_wire_failure(outcome: Outcome) -> bool:
     return outcome.state == "FAILURE" and failure_is_wire_error(exc)
 
 
-def _apply_outcome(*, file: File, outcome: Outcome, report: SweepReport) -> None:
+def _apply_outcome(
+    *, file: File, outcome: Outcome, policy: SweepPolicy, report: SweepReport
+) -> None:
     logger.warning(
         "Sweep: file %s has outcome %s for task %s but no callback applied it; applying it",
         file.pk,
         outcome.state,
         file.task_id,
     )
-    if outcome.state == "SUCCESS":
-        try:
-            summary = ProcessingResult.model_validate(outcome.result)
-        except ValidationError:
-            code, message = ErrorCode.INTERNAL_ERROR, "Processing returned an unreadable result."
-        else:
-            if services.file_mark_succeeded(
-                file_id=file.pk, task_id=file.task_id, result=summary
-            ).applied:
-                report.succeeded.append(file.pk)
-            return
-    else:
-        exc = outcome.result if isinstance(outcome.result, BaseException) else None
-        code, message = failure_describe(exc)
-    if services.file_mark_failed(
-        file_id=file.pk, task_id=file.task_id, code=code, message=message
-    ).applied:
+    applied = services.file_apply_outcome(
+        file_id=file.pk,
+        task_id=file.task_id,
+        succeeded=outcome.state == "SUCCESS",
+        value=outcome.result,
+        max_attempts=policy.max_attempts,
+    )
+    if applied is services.Applied.SUCCEEDED:
+        report.succeeded.append(file.pk)
+    elif applied is services.Applied.FAILED:
         report.failed.append(file.pk)
+    elif applied is services.Applied.RETRIED:
+        report.retried.append(file.pk)
 
 
 def _give_up(*, file: File, policy: SweepPolicy, report: SweepReport) -> None:
-    if policy.retry_at_deadline and file.attempts < policy.max_attempts:
-        if services.file_abandon_attempt(file_id=file.pk, task_id=file.task_id).applied:
-            report.retried.append(file.pk)
-            try:
-                services.file_dispatch(file_id=file.pk)
-            except Exception:  # noqa: BLE001 - logged; PENDING now, so the next sweep sends it
-                return
-        return
     seconds = int(policy.deadline.total_seconds())
+    message = NO_OUTCOME_MESSAGE.format(seconds=seconds)
+    if policy.retry_at_deadline and file.attempts < policy.max_attempts:
+        if services.file_new_attempt(
+            file_id=file.pk,
+            task_id=file.task_id,
+            code=ErrorCode.NO_OUTCOME,
+            message=message,
+            max_attempts=policy.max_attempts,
+        ).applied:
+            report.retried.append(file.pk)
+        return
     if services.file_mark_failed(
         file_id=file.pk,
         task_id=file.task_id,
         code=ErrorCode.NO_OUTCOME,
-        message=NO_OUTCOME_MESSAGE.format(seconds=seconds),
+        message=message,
     ).applied:
         report.timed_out.append(file.pk)
         logger.warning("Sweep: file %s failed: %s", file.pk, ERROR_HINTS[ErrorCode.NO_OUTCOME])

@@ -17,6 +17,7 @@ from files import selectors, services
 from files.accounts import request_owner
 from files.downloads import file_output_response
 from files.forms import UploadForm
+from files.http import owned_file
 from files.models import File
 from files.uploads import (
     upload_body_too_large,
@@ -52,13 +53,6 @@ def _listing(request: HttpRequest) -> dict[str, object]:
         "filtered": bool(query),
         "columns_shown": COLUMNS_SHOWN,
     }
-
-
-def _owned(request: HttpRequest, pk: int) -> File:
-    try:
-        return selectors.file_get(owner=request.user, file_id=pk)
-    except File.DoesNotExist:
-        raise Http404("No such file.") from None
 
 
 @login_required
@@ -119,7 +113,7 @@ def file_rows(request: HttpRequest) -> HttpResponse:
 @require_GET
 def file_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One file: the whole summary, every attempt with its times, and its history."""
-    file = _owned(request, pk)
+    file = owned_file(user=request.user, pk=pk)
     events = selectors.file_events(file=file)
     context = {
         "file": file,
@@ -134,7 +128,7 @@ def file_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def file_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    file = _owned(request, pk)
+    file = owned_file(user=request.user, pk=pk)
     if services.file_delete(file_id=file.pk).applied:
         messages.success(request, f"{file.original_name} deleted.")
     else:
@@ -147,7 +141,7 @@ def file_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def file_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    file = _owned(request, pk)
+    file = owned_file(user=request.user, pk=pk)
     if file.status == File.Status.FAILED and not file.retry_helps:
         messages.error(
             request,
@@ -168,7 +162,7 @@ def file_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def file_download(request: HttpRequest, pk: int) -> FileResponse:
-    response = file_output_response(file=_owned(request, pk))
+    response = file_output_response(file=owned_file(user=request.user, pk=pk))
     if response is None:
         raise Http404("This file has no normalized output.")
     return response

@@ -21,6 +21,21 @@ from shared_schema.errors import ErrorCode
 from shared_schema.payloads import ProcessingResult
 
 GOOD_CSV = b"id,name\n1,ada\n2,grace\n"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """In the unit tier (config/settings_unit.py) a test marked ``services`` is skipped, with
+    the reason shown: it needs what only the real services have."""
+    from django.conf import settings
+
+    if not getattr(settings, "UNIT_TIER", False):
+        return
+    skip = pytest.mark.skip(reason="needs the real services: make test-services")
+    for item in items:
+        if item.get_closest_marker("services"):
+            item.add_marker(skip)
+
+
 PASSWORD = "correct-horse-battery"
 
 

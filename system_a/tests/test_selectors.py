@@ -47,6 +47,20 @@ def test_progress_comes_from_the_result_backend(
     assert activity.label == "running, 25% (1,234 rows)"
 
 
+def test_a_progress_state_whose_info_is_not_b_s_progress_shows_unknown(
+    processing_file: MakeFile, task_state: Callable[..., str]
+) -> None:
+    # What a poll that straddles the task's end could read: PROGRESS with B's result as info.
+    task_id = task_state(PROGRESS_STATE, {"schema_version": 1, "output_format": "csv"})
+    file = processing_file(task_id=task_id)
+
+    activity = selectors.file_activity(file=file)
+
+    assert activity is not None
+    assert activity.state == selectors.UNKNOWN_STATE
+    assert activity.progress is None
+
+
 def test_the_output_is_found_only_where_b_writes_this_files_output_inside_the_root(
     processing_file: MakeFile, storage_root: Path
 ) -> None:

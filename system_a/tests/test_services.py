@@ -1,3 +1,4 @@
+import ast
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from pytest_django import Settings as SettingsWrapper
 from config.testing import celery_broker
 from files import services
 from files.models import File
-from shared_schema.errors import ErrorCode
+from shared_schema.errors import ErrorCode, InconsistentRows, WorkerLost
 from shared_schema.payloads import ProcessingResult
 
 from .conftest import GOOD_CSV, csv_upload
@@ -224,7 +225,168 @@ def test_dispatching_a_file_that_is_not_pending_changes_nothing_and_says_what_it
     assert File.objects.get(pk=file.pk).task_id == "task-1"
 
 
+@pytest.mark.services
 def test_each_test_run_uses_a_database_of_its_own(db: None) -> None:
     from django.db import connection
 
     assert connection.settings_dict["NAME"].startswith("test_crosslink_")
+
+
+# --- Applying B's outcome: one service for callbacks and the sweeper --------------------------
+
+
+@pytest.mark.django_db
+def test_a_valid_result_marks_the_file_succeeded(processing_file: MakeFile) -> None:
+    file = processing_file()
+
+    applied = services.file_apply_outcome(
+        file_id=file.pk, task_id=file.task_id, succeeded=True, value=a_result().model_dump()
+    )
+
+    file.refresh_from_db()
+    assert applied is services.Applied.SUCCEEDED
+    assert file.status == File.Status.SUCCESS
+
+
+@pytest.mark.django_db
+def test_a_result_outside_the_contract_fails_the_file_as_internal(
+    processing_file: MakeFile,
+) -> None:
+    file = processing_file()
+
+    applied = services.file_apply_outcome(
+        file_id=file.pk, task_id=file.task_id, succeeded=True, value={"rows": "many"}
+    )
+
+    file.refresh_from_db()
+    assert applied is services.Applied.FAILED
+    assert file.error_code == ErrorCode.INTERNAL_ERROR
+
+
+@pytest.mark.django_db
+def test_a_contract_failure_fails_the_file_with_its_own_code(processing_file: MakeFile) -> None:
+    file = processing_file()
+
+    applied = services.file_apply_outcome(
+        file_id=file.pk, task_id=file.task_id, succeeded=False, value=InconsistentRows("Line 3")
+    )
+
+    file.refresh_from_db()
+    assert applied is services.Applied.FAILED
+    assert (file.error_code, file.error_message) == (ErrorCode.INCONSISTENT_ROWS, "Line 3")
+
+
+@pytest.mark.django_db
+def test_a_lost_worker_is_not_the_files_fault_and_starts_a_new_attempt(
+    processing_file: MakeFile,
+) -> None:
+    file = processing_file(task_id="first", attempts=1)
+
+    applied = services.file_apply_outcome(
+        file_id=file.pk, task_id="first", succeeded=False, value=WorkerLost("died 5 times")
+    )
+
+    file.refresh_from_db()
+    assert applied is services.Applied.RETRIED
+    assert file.status == File.Status.PROCESSING
+    assert file.task_id != "first"
+    assert file.attempts == 2
+    assert file.sent_at is None  # the relay's, if the send after commit never happens
+
+
+@pytest.mark.django_db
+def test_a_lost_worker_on_the_last_attempt_fails_the_file_with_that_reason(
+    processing_file: MakeFile,
+) -> None:
+    file = processing_file(task_id="last", attempts=3)
+
+    applied = services.file_apply_outcome(
+        file_id=file.pk,
+        task_id="last",
+        succeeded=False,
+        value=WorkerLost("died 5 times"),
+        max_attempts=3,
+    )
+
+    file.refresh_from_db()
+    assert applied is services.Applied.FAILED
+    assert file.error_code == ErrorCode.WORKER_LOST
+
+
+@pytest.mark.django_db
+def test_a_failure_with_no_recorded_reason_is_no_verdict_and_blames_nothing(
+    processing_file: MakeFile, caplog: pytest.LogCaptureFixture
+) -> None:
+    file = processing_file()
+
+    applied = services.file_apply_outcome(
+        file_id=file.pk, task_id=file.task_id, succeeded=False, value=None
+    )
+
+    file.refresh_from_db()
+    assert applied is services.Applied.WAITING
+    assert file.status == File.Status.PROCESSING
+    assert "outside the contract" not in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_wire_failure_leaves_the_file_processing(processing_file: MakeFile) -> None:
+    file = processing_file()
+
+    applied = services.file_apply_outcome(
+        file_id=file.pk,
+        task_id=file.task_id,
+        succeeded=False,
+        value=OperationalError("connection refused"),
+    )
+
+    file.refresh_from_db()
+    assert applied is services.Applied.WAITING
+    assert file.status == File.Status.PROCESSING
+
+
+@pytest.mark.django_db
+def test_an_outcome_for_another_attempt_is_ignored(processing_file: MakeFile) -> None:
+    file = processing_file(task_id="current")
+
+    applied = services.file_apply_outcome(
+        file_id=file.pk, task_id="old", succeeded=False, value=WorkerLost("died")
+    )
+
+    file.refresh_from_db()
+    assert applied is services.Applied.IGNORED
+    assert (file.status, file.task_id, file.attempts) == (File.Status.PROCESSING, "current", 1)
+
+
+def test_tasks_import_services_only_inside_their_bodies() -> None:
+    # services -> dispatch -> tasks must not lead back to services at import time.
+    tree = ast.parse((Path(services.__file__).parent / "tasks.py").read_text())
+    top_level = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+    imported = {alias.name for node in top_level for alias in node.names} | {
+        node.module or "" for node in top_level if isinstance(node, ast.ImportFrom)
+    }
+    assert not imported & {"services", "sweeper", "files.services", "files.sweeper"}
+
+
+@pytest.mark.django_db
+def test_an_unsent_claim_the_relay_cannot_send_stays_claimed_for_its_next_run(
+    processing_file: MakeFile,
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    file = processing_file(dispatched_at=timezone.now() - timedelta(minutes=1))
+    pending = processing_file(task_id="other")
+    File.objects.filter(pk=pending.pk).update(status=File.Status.PENDING, task_id="", attempts=0)
+
+    with celery_broker("amqp://guest:guest@127.0.0.1:1//"):
+        report = services.file_relay(now=timezone.now(), unsent_after=timedelta(seconds=10))
+
+    file.refresh_from_db()
+    pending.refresh_from_db()
+    assert report.resent == []
+    assert report.sent == []
+    # The claim is the outbox entry: not undone, sent by a later run under the same task id.
+    assert (file.status, file.task_id, file.sent_at) == (File.Status.PROCESSING, "task-1", None)
+    assert pending.status == File.Status.PENDING  # the relay stopped at the first failure

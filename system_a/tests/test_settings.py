@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SYSTEM_A = Path(__file__).resolve().parents[1]
 
 
@@ -40,3 +42,17 @@ def test_an_unknown_stale_policy_is_refused_by_name() -> None:
 
     assert result.returncode != 0
     assert "CROSSLINK_STALE_POLICY must be one of fail, retry" in result.stderr
+
+
+def test_an_empty_variable_means_its_default_in_every_reader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from config.env import env_bool, env_choice, env_int, env_list, env_str
+
+    monkeypatch.setenv("CROSSLINK_EMPTY", "")
+
+    assert env_bool("CROSSLINK_EMPTY", default=True) is True
+    assert env_list("CROSSLINK_EMPTY", default=["localhost"]) == ["localhost"]
+    assert env_int("CROSSLINK_EMPTY", default=3) == 3
+    assert env_str("CROSSLINK_EMPTY", "x") == "x"
+    assert env_choice("CROSSLINK_EMPTY", choices=("fail", "retry"), default="retry") == "retry"

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from config.testing import celery_broker
 from files.models import File
@@ -114,14 +115,32 @@ def test_under_the_retry_policy_a_file_past_the_deadline_gets_a_new_attempt(
     file = sent_ago(processing_file(task_id="old", attempts=1), timedelta(hours=2))
     policy = SweepPolicy(**{**vars(POLICY), "retry_at_deadline": True})
 
-    with celery_broker(UNREACHABLE_BROKER):
-        report = file_sweep(now=timezone.now(), policy=policy, outcome_of=outcome("PENDING"))
+    report = file_sweep(now=timezone.now(), policy=policy, outcome_of=outcome("PENDING"))
 
     file.refresh_from_db()
     assert report.retried == [file.pk]
-    # The old attempt is abandoned; the new one could not be sent, so the file waits PENDING.
+    # The old attempt is replaced by a new one, claimed and committed before it is sent: the
+    # claim is the outbox entry, sent after commit or by the relay.
+    assert file.status == File.Status.PROCESSING
+    assert file.task_id not in ("", "old")
+    assert file.attempts == 2
+    assert file.sent_at is None
+
+
+@pytest.mark.django_db
+def test_a_new_attempt_the_broker_refuses_waits_pending_for_the_relay(
+    processing_file: MakeFile, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
+    file = sent_ago(processing_file(task_id="old", attempts=1), timedelta(hours=2))
+    policy = SweepPolicy(**{**vars(POLICY), "retry_at_deadline": True})
+
+    with celery_broker(UNREACHABLE_BROKER), django_capture_on_commit_callbacks(execute=True):
+        file_sweep(now=timezone.now(), policy=policy, outcome_of=outcome("PENDING"))
+
+    file.refresh_from_db()
     assert file.status == File.Status.PENDING
     assert file.task_id == ""
+    assert file.attempts == 1
 
 
 @pytest.mark.django_db

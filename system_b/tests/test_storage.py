@@ -82,6 +82,16 @@ def test_a_link_makes_the_key_the_same_file_and_replaces_what_was_there(storage_
     assert sorted(p.name for p in (storage_root / "out").iterdir()) == ["x.csv"]
 
 
+def test_linking_the_same_file_twice_leaves_no_temporary_name_behind(storage_root: Path) -> None:
+    (storage_root / "in.csv").write_bytes(b"a,b\n1,2\n")
+
+    for _ in range(2):  # the same already-normalized upload, processed twice
+        storage_link_atomic(root=storage_root, key="out/x.csv", source="in.csv")
+
+    assert sorted(p.name for p in (storage_root / "out").iterdir()) == ["x.csv"]
+    assert (storage_root / "in.csv").stat().st_nlink == 2
+
+
 def test_where_the_file_system_cannot_link_the_key_becomes_a_copy(
     storage_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -22,7 +22,7 @@ import redis
 from celery import Celery, Signature
 from celery.backends.redis import RedisBackend
 
-from harness.processes import ManagedProcess
+from harness.processes import ManagedProcess, worker_process
 from harness.rabbitmq import throwaway_vhost
 from harness.waiting import DeadlineExceeded, wait_for
 
@@ -174,33 +174,15 @@ class Lab:
             "BEHAVIOUR_EVENTS_KEY": self.events_key,
             "BEHAVIOUR_SIDE": side,
         }
-        process = ManagedProcess(
-            name=f"{side} worker {name}",
-            argv=[
-                str(python),
-                "-m",
-                "celery",
-                "-A",
-                module,
-                "worker",
-                "--hostname",
-                f"{name}@%h",
-                "--queues",
-                ",".join(queues),
-                "--pool",
-                "prefork",
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "INFO",
-                "--without-mingle",
-                "--without-gossip",
-                "--without-heartbeat",
-            ],
+        process = worker_process(
+            name=name,
+            command=[str(python), "-m", "celery"],
+            app=module,
+            queues=",".join(queues),
             cwd=cwd,
             env=env,
             log_path=cwd / "worker.log",
-            ready_marker=" ready.",
+            extra=["--without-heartbeat"],
         )
         self._stack.callback(process.stop)
         return process.start()

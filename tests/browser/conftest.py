@@ -3,12 +3,13 @@
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
-from harness.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, screenshot
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PASSWORD, PHONE, screenshot
 
 
 @pytest.fixture(scope="session")
@@ -30,12 +31,16 @@ def person(transactional_db: None) -> User:
     return User.objects.create_user("ada", password=PASSWORD)
 
 
-@pytest.fixture
-def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh browser context per test; on failure its last screen is kept as an artifact."""
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+@contextmanager
+def page_sized(
+    browser: Browser, request: pytest.FixtureRequest, viewport: ViewportSize
+) -> Iterator[Page]:
+    """A fresh browser context of that size; on failure its last screen is kept as an
+    artifact. Confirmation dialogs ("Delete …?") are accepted."""
+    context = browser.new_context(viewport=viewport, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    page.on("dialog", lambda dialog: dialog.accept())
     try:
         yield page
     finally:
@@ -45,9 +50,31 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
         context.close()
 
 
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh desktop-sized browser context per test."""
+    with page_sized(browser, request, DESKTOP) as page:
+        yield page
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
     report = yield
     if report.when == "call":
         item.rep_call = report  # type: ignore[attr-defined]
     return report
+
+
+@pytest.fixture(params=[DESKTOP, PHONE], ids=["desktop", "phone"])
+def screen(request: pytest.FixtureRequest) -> ViewportSize:
+    """Each test that asks for it runs on a desktop and on a phone."""
+    viewport: ViewportSize = request.param
+    return viewport
+
+
+@pytest.fixture
+def sized_page(
+    browser: Browser, screen: ViewportSize, request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    with page_sized(browser, request, screen) as page:
+        yield page

@@ -3,16 +3,14 @@ filter, pages, the page of one file with its history, keyboard use, and axe-core
 Chromium against A's real web server and both systems' real workers."""
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from files.models import File
 from harness.browser import (
-    DESKTOP,
     PASSWORD,
     PHONE,
     axe_violations,
@@ -29,29 +27,6 @@ WIDE_CSV = (
     ",".join(f"column_{n}" for n in range(40)) + "\n" + ",".join(str(n) for n in range(40)) + "\n"
 ).encode()
 LONG_NAME = "quarterly-revenue-report-for-the-northern-region-final-final-v2-approved.csv"
-
-
-@pytest.fixture(params=[DESKTOP, PHONE], ids=["desktop", "phone"])
-def screen(request: pytest.FixtureRequest) -> dict[str, int]:
-    viewport: dict[str, int] = request.param
-    return viewport
-
-
-@pytest.fixture
-def sized_page(
-    browser: Browser, screen: dict[str, int], request: pytest.FixtureRequest
-) -> Iterator[Page]:
-    context = browser.new_context(viewport=screen, accept_downloads=True)  # type: ignore[arg-type]
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.on("dialog", lambda dialog: dialog.accept())  # "Delete …?" is confirmed
-    try:
-        yield page
-    finally:
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            screenshot(page, f"{request.node.name}-failure")
-        context.close()
 
 
 def log_in(page: Page, web: str, user: User) -> None:
@@ -116,7 +91,7 @@ def covered_buttons(page: Page) -> list[str]:
 
 def test_several_files_upload_at_once_each_with_its_own_progress_and_notice(
     sized_page: Page,
-    screen: dict[str, int],
+    screen: ViewportSize,
     web: str,
     person: User,
     workers: tuple[ManagedProcess, ManagedProcess],
@@ -176,7 +151,7 @@ def test_several_files_upload_at_once_each_with_its_own_progress_and_notice(
 
 
 def test_delete_search_filter_and_pages_work_on_each_screen(
-    sized_page: Page, screen: dict[str, int], web: str, person: User
+    sized_page: Page, screen: ViewportSize, web: str, person: User
 ) -> None:
     page = sized_page
     label = "phone" if screen == PHONE else "desktop"
@@ -219,7 +194,7 @@ def test_delete_search_filter_and_pages_work_on_each_screen(
 
 def test_the_file_page_shows_its_summary_attempts_and_history(
     sized_page: Page,
-    screen: dict[str, int],
+    screen: ViewportSize,
     web: str,
     person: User,
     workers: tuple[ManagedProcess, ManagedProcess],

@@ -55,10 +55,8 @@ def compose() -> Iterator[Compose]:
             "manage.py",
             "createsuperuser",
             "--no-input",
-            "--username",
-            USERNAME,
-            "--email",
-            f"{USERNAME}@example.com",
+            f"--username={USERNAME}",
+            f"--email={USERNAME}@example.com",
         )
         yield compose
     finally:

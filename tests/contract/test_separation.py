@@ -1,14 +1,13 @@
 """Each system runs in an environment where the other cannot be imported: the separation is
 real, not a naming convention. Run each system's own interpreter from where it really runs."""
 
-import json
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from harness.processes import A_BIN, B_BIN, SYSTEM_A
+from harness.processes import A_BIN, B_BIN, SYSTEM_A, run_json
 
 
 def importable(python: Path, module: str, *, cwd: Path) -> bool:
@@ -43,15 +42,7 @@ def test_both_environments_have_the_shared_contract(python: Path, b_cwd: Path) -
 
 
 def contract_from(python: Path, cwd: Path) -> dict[str, object]:
-    out = subprocess.run(
-        [str(python), "-m", "shared_schema"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    document: dict[str, object] = json.loads(out)
+    document: dict[str, object] = run_json([str(python), "-m", "shared_schema"], cwd=cwd)
     return document
 
 

@@ -1,14 +1,12 @@
 """The wire rules hold on both sides: each system's Celery configuration, read from its own
 process and environment, agrees on serializers, durability and confirms."""
 
-import json
 import os
-import subprocess
 import tempfile
 
 import pytest
 
-from harness.processes import A_BIN, B_BIN, SYSTEM_A
+from harness.processes import A_BIN, B_BIN, SYSTEM_A, run_json
 
 WIRE_KEYS = [
     "accept_content",
@@ -38,16 +36,9 @@ def conf_of(system: str) -> dict[str, object]:
     else:
         python, module, cwd = B_BIN / "python", "system_b.celery_app", tempfile.gettempdir()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "true"}
-    out = subprocess.run(
-        [str(python), "-c", DUMP.format(module=module, keys=WIRE_KEYS)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    conf: dict[str, object] = json.loads(out)
+    conf: dict[str, object] = run_json(
+        [str(python), "-c", DUMP.format(module=module, keys=WIRE_KEYS)], cwd=cwd, env=env
+    )
     return conf
 
 

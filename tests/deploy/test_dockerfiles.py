@@ -3,7 +3,6 @@ build argument, installs exactly its lock file, runs as a non-root user, and eve
 image or the compose file runs exists in that system's environment and lock file. No engine."""
 
 import functools
-import json
 import re
 import shlex
 import subprocess
@@ -21,9 +20,11 @@ from harness.deploy import (
     dockerfile_instructions,
     exec_form,
 )
-from harness.processes import A_BIN, B_BIN, REPO
+from harness.processes import A_BIN, B_BIN, REPO, TESTS_BIN, run_json
 
 BIN = {"a": A_BIN, "b": B_BIN}
+# Each system's directory, named in full so that `make rename` can rename it.
+DIR = {"a": "system_a", "b": "system_b"}
 SERVICE_SYSTEM = {
     "migrate": "a",
     "web": "a",
@@ -47,19 +48,12 @@ print(json.dumps(scripts))
 
 
 def lock_names(system: str) -> set[str]:
-    text = (REPO / f"system_{system}" / "requirements.lock").read_text()
+    text = (REPO / DIR[system] / "requirements.lock").read_text()
     return {m.lower().replace("_", "-") for m in re.findall(r"^([A-Za-z0-9_.-]+)==", text, re.M)}
 
 
 def console_scripts(system: str) -> dict[str, str]:
-    out = subprocess.run(
-        [str(BIN[system] / "python"), "-c", WHO_PROVIDES],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    scripts: dict[str, str] = json.loads(out)
+    scripts: dict[str, str] = run_json([str(BIN[system] / "python"), "-c", WHO_PROVIDES], cwd=REPO)
     return scripts
 
 
@@ -67,7 +61,7 @@ def assert_runs_from_lock(system: str, argv: list[str]) -> None:
     """``argv[0]`` is in the system's environment and comes from its runtime lock file (or is
     the interpreter itself)."""
     executable = argv[0]
-    assert (BIN[system] / executable).exists(), f"{executable} is not in system_{system}/.venv"
+    assert (BIN[system] / executable).exists(), f"{executable} is not in {DIR[system]}/.venv"
     if executable == "python":
         return
     dist = console_scripts(system)[executable].lower().replace("_", "-")
@@ -97,7 +91,7 @@ def commands_of(service: dict[str, Any], system: str) -> list[list[str]]:
 @pytest.mark.parametrize("system", ["a", "b"])
 def test_hadolint_finds_nothing_in_the_dockerfile(system: str) -> None:
     result = subprocess.run(
-        [str(A_BIN / "hadolint"), "--no-color", str(DOCKERFILES[system])],
+        [str(TESTS_BIN / "hadolint"), "--no-color", str(DOCKERFILES[system])],
         capture_output=True,
         text=True,
         timeout=60,
@@ -109,7 +103,7 @@ def test_hadolint_does_fail_on_a_dockerfile_that_runs_as_root_from_latest(tmp_pa
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python:latest\nRUN pip install celery\nUSER root\n")
     result = subprocess.run(
-        [str(A_BIN / "hadolint"), "--no-color", str(bad)],
+        [str(TESTS_BIN / "hadolint"), "--no-color", str(bad)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -142,7 +136,7 @@ def test_the_image_installs_its_own_lock_file_with_hashes_and_nothing_resolved(
     copies = [
         i.arguments for i in dockerfile_instructions(DOCKERFILES[system]) if i.keyword == "COPY"
     ]
-    assert f"system_{system}/requirements.lock /tmp/requirements.lock" in copies
+    assert f"{DIR[system]}/requirements.lock /tmp/requirements.lock" in copies
     assert "deploy/requirements-build.lock /tmp/requirements-build.lock" in copies
     installs = [run for run in pip_runs(system) if " install " in run]
     locked = [run for run in installs if " -r /tmp/requirements" in run]
@@ -233,7 +227,7 @@ def test_every_command_compose_runs_exists_in_the_systems_environment_and_lock(
 ) -> None:
     system = SERVICE_SYSTEM[service]
     definition = compose_file()["services"][service]
-    assert definition["build"]["dockerfile"] == f"system_{system}/Dockerfile"
+    assert definition["build"]["dockerfile"] == f"{DIR[system]}/Dockerfile"
     for argv in commands_of(definition, system):
         assert_runs_from_lock(system, argv)
 

@@ -6,7 +6,7 @@ browser download is never used, and nothing the browser does may reach the netwo
 
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, ViewportSize
 
 from harness.processes import REPO
 
@@ -33,8 +33,8 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 860}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 860}
 
 AXE = REPO / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 """axe-core from npm (tests/browser/package-lock.json, installed by ``make browser``)."""

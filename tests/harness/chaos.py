@@ -4,9 +4,14 @@ then count what became of every file.
 A file is
 
 * **stuck** if it is still PENDING or PROCESSING when the deadline passes;
-* **lost** if it finished, but not as its content says it should have (a good file that is not
-  SUCCESS with its own checksum, a bad one without its error code): its outcome was lost or
-  mixed up somewhere on the way.
+* **lost** if its row is gone, or it ended SUCCESS with a result that is not its own (another
+  content's checksum): its outcome was lost and replaced somewhere on the way;
+* **wrong** if it finished, but not as its content deserves: a good file that is not SUCCESS, a
+  broken one without its own error code.
+
+Every fault runs at the default settings of both systems (nothing below shortens a period), and
+a fault test says when its fault cleared and which files it affected: the line reports the
+longest time from then to an affected file's final state.
 
 Besides the counts, each test checks that every file's outcome was applied by A exactly once
 (from A's worker logs) and that B ran each final attempt as often as the fault allows (from B's
@@ -19,15 +24,17 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection
+from django.utils import timezone
 
 from files import services
 from files.models import File
 from harness.logs import log_events
-from harness.processes import A_BIN, SYSTEM_A, ManagedProcess, celery_worker
+from harness.processes import A_BIN, REPO, SYSTEM_A, ManagedProcess, celery_worker
 from harness.services import Postgres, RabbitMQ, Redis
 from shared_schema.names import PROCESS_TASK, QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
 
@@ -36,15 +43,10 @@ BATCH_FILES = int(os.environ.get("CROSSLINK_CHAOS_FILES", "50"))
 
 FINISH_TIMEOUT_S = float(os.environ.get("CROSSLINK_CHAOS_TIMEOUT", "180"))
 
-# Short periods so the sweeper acts within a test's lifetime; the defaults are minutes.
-SWEEP_ENV = {
-    "CROSSLINK_SWEEP_INTERVAL": "2",
-    "CROSSLINK_PENDING_STALE_AFTER": "3",
-    "CROSSLINK_PROCESSING_STALE_AFTER": "5",
-    "CROSSLINK_PROCESSING_DEADLINE": "90",
-    "CROSSLINK_STALE_POLICY": "fail",
-    "CROSSLINK_BROKER_CONNECT_TIMEOUT": "2",
-}
+TESTS = REPO / "tests"
+
+RECOVERY_LIMIT_S = 60.0
+"""At the default settings, every affected file is final within this long of its fault clearing."""
 
 
 @dataclass
@@ -66,13 +68,18 @@ class FaultResult:
     failed: int
     lost: int
     stuck: int
+    wrong: int
     seconds: float
+    affected: int
+    recovery: float | None
+    """Seconds from the fault clearing to the last affected file's final state."""
 
     def line(self) -> str:
+        recovery = "-" if self.recovery is None else f"{self.recovery:.1f}s"
         return (
-            f"{self.fault:<38} sent {self.sent:3d}  succeeded {self.succeeded:3d}  "
-            f"failed {self.failed:3d}  lost {self.lost:2d}  stuck {self.stuck:2d}  "
-            f"({self.seconds:.0f}s)"
+            f"{self.fault:<42} sent {self.sent:3d}  succeeded {self.succeeded:3d}  "
+            f"failed {self.failed:3d}  lost {self.lost}  stuck {self.stuck}  wrong {self.wrong}  "
+            f"recovery {recovery} ({self.affected} affected)  ({self.seconds:.0f}s)"
         )
 
 
@@ -83,7 +90,10 @@ def summary_lines() -> list[str]:
     files = sum(r.sent for r in RESULTS)
     lost = sum(r.lost for r in RESULTS)
     stuck = sum(r.stuck for r in RESULTS)
-    return [r.line() for r in RESULTS] + [f"files: {files}, lost: {lost}, stuck: {stuck}"]
+    wrong = sum(r.wrong for r in RESULTS)
+    return [r.line() for r in RESULTS] + [
+        f"files: {files}, lost: {lost}, stuck: {stuck}, wrong: {wrong}"
+    ]
 
 
 # --- The batch ---------------------------------------------------------------------------------
@@ -141,6 +151,13 @@ def wait_settled(
         time.sleep(0.25)
 
 
+def _is_lost(file: File, want: Expected) -> bool:
+    """Ended SUCCESS with a result that is not this content's."""
+    if file.status != File.Status.SUCCESS or want.status != File.Status.SUCCESS:
+        return False
+    return not file.result or file.result.get("sha256") != want.sha256
+
+
 def _is_as_expected(file: File, want: Expected) -> bool:
     if file.status != want.status:
         return False
@@ -196,8 +213,9 @@ class Rig:
             "CROSSLINK_STORAGE_ROOT": str(self.stack.storage_root),
             "DJANGO_DEBUG": "true",
             "PYTHONUNBUFFERED": "1",
+            # The fault hooks (harness.die_before_send) are importable by A's processes.
+            "PYTHONPATH": str(TESTS),
             "CROSSLINK_LOG_FORMAT": "json",
-            **SWEEP_ENV,
             **overrides,
         }
 
@@ -206,10 +224,16 @@ class Rig:
         process.start()
         return process
 
-    def start_a(self, **env: str) -> ManagedProcess:
+    def start_a(self, *, include: str = "", ready: bool = True, **env: str) -> ManagedProcess:
         worker = celery_worker(
-            system="a", env=self.env(**env), log_dir=self.log_dir, queues=QUEUE_SYSTEM_A
+            system="a",
+            env=self.env(**env),
+            log_dir=self.log_dir,
+            queues=QUEUE_SYSTEM_A,
+            extra=("--include", include) if include else (),
         )
+        if not ready:
+            worker.ready_marker = None
         self.a_workers.append(worker)
         return self._run(worker)
 
@@ -274,21 +298,31 @@ class Rig:
         *,
         b_runs_at_most: int = 1,
         timeout: float = FINISH_TIMEOUT_S,
+        cleared_at: datetime | None = None,
+        affected: Iterable[int] | None = None,
     ) -> FaultResult:
         """Wait for the batch, record the fault's line, and check every file's bookkeeping.
 
         ``b_runs_at_most``: how often B may have completed a file's final attempt. 1 unless the
         fault kills B after it finished a task but before the broker got the ack, which
         at-least-once delivery answers with a second run (whose callback A ignores).
+        ``cleared_at``: when the fault ended (the restart, the last kill); ``affected``: the
+        files it hit (all by default). The longest time between the two must stay within
+        RECOVERY_LIMIT_S.
         """
         files = wait_settled(expected, timeout=timeout)
+        missing = [pk for pk in expected if pk not in files]
         stuck = [pk for pk, f in files.items() if f.status in ("PENDING", "PROCESSING")]
-        stuck += [pk for pk in expected if pk not in files]
-        lost = [
-            pk
-            for pk, want in expected.items()
-            if pk in files and pk not in stuck and not _is_as_expected(files[pk], want)
+        done = [pk for pk in files if pk not in stuck]
+        lost = missing + [pk for pk in done if _is_lost(files[pk], expected[pk])]
+        wrong = [
+            pk for pk in done if pk not in lost and not _is_as_expected(files[pk], expected[pk])
         ]
+        hit = [pk for pk in (expected if affected is None else affected) if pk in done]
+        recovery = None
+        if cleared_at is not None and hit:
+            last = max(files[pk].finished_at or timezone.now() for pk in hit)
+            recovery = max(0.0, (last - cleared_at).total_seconds())
         result = FaultResult(
             fault=fault,
             sent=len(expected),
@@ -296,20 +330,25 @@ class Rig:
             failed=sum(f.status == File.Status.FAILED for f in files.values()),
             lost=len(lost),
             stuck=len(stuck),
+            wrong=len(wrong),
             seconds=time.monotonic() - self.began,
+            affected=len(hit),
+            recovery=recovery,
         )
         RESULTS.append(result)
         detail = "\n".join(
             f"file {pk}: {files[pk].status} {files[pk].error_code} {files[pk].error_message}"
-            for pk in (lost + stuck)[:10]
+            for pk in (lost + stuck + wrong)[:10]
             if pk in files
         )
         assert not stuck, f"{result.line()}\n{detail}\n{self.describe()}"
         assert not lost, f"{result.line()}\n{detail}\n{self.describe()}"
+        assert not wrong, f"{result.line()}\n{detail}\n{self.describe()}"
+        assert recovery is None or recovery <= RECOVERY_LIMIT_S, result.line()
 
         applied = Counter(a_outcomes_applied(self.a_log()))
-        wrong = {pk: applied[pk] for pk in expected if applied[pk] != 1}
-        assert not wrong, f"outcomes not applied exactly once (file: times): {wrong}"
+        not_once = {pk: applied[pk] for pk in expected if applied[pk] != 1}
+        assert not not_once, f"outcomes not applied exactly once (file: times): {not_once}"
 
         runs = Counter(b_tasks_done(self.b_log()))
         for pk, file in files.items():

@@ -6,6 +6,7 @@ failing test prints.
 """
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -13,17 +14,37 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM_A = REPO / "system_a"
 SYSTEM_B = REPO / "system_b"
+SYSTEM_C = REPO / "tests" / "system_c"
 A_BIN = SYSTEM_A / ".venv" / "bin"
 B_BIN = SYSTEM_B / ".venv" / "bin"
+C_BIN = SYSTEM_C / ".venv" / "bin"
+TESTS_BIN = REPO / "tests" / ".venv" / "bin"
+"""The cross-system tests' own environment (tests/pyproject.toml): the test tools live here."""
 
 READY_TIMEOUT_S = 60
 STOP_GRACE_S = 15
+
+
+def run_json(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60,
+) -> Any:
+    """Run ``argv`` to completion (raising if it fails) and parse what it printed as JSON: how
+    a test or the bench asks another environment a question."""
+    out = subprocess.run(
+        list(argv), cwd=cwd, env=env, capture_output=True, text=True, check=True, timeout=timeout
+    ).stdout
+    return json.loads(out)
 
 
 @dataclass
@@ -116,24 +137,57 @@ def celery_worker(
     pool: str = "prefork",
     extra: Sequence[str] = (),
 ) -> ManagedProcess:
-    """A Celery worker of ``system`` ("a" or "b"), from that system's own environment.
+    """A Celery worker of ``system`` ("a", "b", or the test suite's third caller "c"), from
+    that system's own environment.
 
-    B's worker runs from a scratch directory, so nothing of the repository (System A included)
-    is importable except what B's environment installed.
+    B's and C's workers run from a scratch directory, so nothing of the repository (System A
+    included) is importable except what their environment installed.
     """
     if system == "a":
         binary, cwd, default_app = A_BIN / "celery", SYSTEM_A, "config"
     elif system == "b":
         binary, cwd, default_app = B_BIN / "celery", log_dir, "system_b.celery_app"
+    elif system == "c":
+        binary, cwd, default_app = C_BIN / "celery", log_dir, "system_c.celery_app"
     else:
         raise ValueError(f"unknown system {system!r}")
     name = f"{system}-{uuid.uuid4().hex[:8]}"
+    return worker_process(
+        name=name,
+        command=[str(binary)],
+        app=app or default_app,
+        queues=queues,
+        cwd=cwd,
+        env=env,
+        log_path=log_dir / f"worker-{name}.log",
+        concurrency=concurrency,
+        pool=pool,
+        extra=extra,
+    )
+
+
+def worker_process(
+    *,
+    name: str,
+    command: Sequence[str],
+    app: str,
+    queues: str,
+    cwd: Path,
+    env: Mapping[str, str],
+    log_path: Path,
+    concurrency: int = 2,
+    pool: str = "prefork",
+    extra: Sequence[str] = (),
+) -> ManagedProcess:
+    """``command -A app worker`` (``command``: a ``celery`` script, or ``python -m celery``)
+    with the options every worker of the tests, the bench and the behaviour suite uses: its own
+    host name, only the given queues, no mingle or gossip with other workers."""
     return ManagedProcess(
         name=f"worker {name}",
         argv=[
-            str(binary),
+            *command,
             "-A",
-            app or default_app,
+            app,
             "worker",
             "--hostname",
             f"{name}@%h",
@@ -151,7 +205,7 @@ def celery_worker(
         ],
         cwd=cwd,
         env=env,
-        log_path=log_dir / f"worker-{name}.log",
+        log_path=log_path,
         # Celery logs "<name>@<host> ready." once it consumes; the banner names it earlier.
         ready_marker=" ready.",
     )

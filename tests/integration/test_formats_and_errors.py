@@ -145,3 +145,16 @@ def test_a_storage_key_outside_the_root_is_refused_by_b(
     assert file.status == File.Status.FAILED
     assert file.error_code == ErrorCode.STORAGE_KEY_OUTSIDE_ROOT
     assert str(storage_root) not in file.error_message
+
+
+def test_an_ordinary_bad_file_is_one_warning_in_bs_log_not_an_error_with_a_traceback(
+    workers: Workers,
+) -> None:
+    file = finished(upload("short-row.csv", b"a,b\n1,2\n3\n"), workers)
+    worker_b = workers[1]
+
+    assert file.error_code == ErrorCode.INCONSISTENT_ROWS
+    log = worker_b.log()
+    assert f"File {file.pk} failed with inconsistent_rows: " in log
+    assert f"remote.processing[{file.task_id}] raised expected" in log
+    assert f"remote.processing[{file.task_id}] raised unexpected" not in log

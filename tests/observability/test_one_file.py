@@ -5,7 +5,6 @@ import urllib.request
 from collections.abc import Callable
 
 import pytest
-from django.conf import settings
 from observability.conftest import Observed, Upload
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.authtoken.models import Token
@@ -127,10 +126,13 @@ def test_a_retry_from_another_request_joins_the_files_trace_and_links_to_that_re
     observed: Observed, api_upload: Upload
 ) -> None:
     """The path the sweeper's re-sends and reconciliations take too (services.file_span)."""
-    file = _finished(api_upload("fixable.csv", BROKEN_CSV))
-    first = _file_trace(observed, file, "system_a.file_processing_failed")
+    file = _finished(api_upload("retried.csv", GOOD_CSV))
+    first = _file_trace(observed, file, "system_a.file_processing_succeeded")
     upload_request = next(s for s in first.values() if s.kind == "SERVER")
-    (settings.STORAGE_ROOT / file.storage_key).write_bytes(GOOD_CSV)
+    # As the sweeper leaves a file whose outcome never came: FAILED, and worth a retry.
+    File.objects.filter(pk=file.pk).update(
+        status=File.Status.FAILED, error_code=ErrorCode.NO_OUTCOME, error_message="No outcome."
+    )
 
     token = Token.objects.get(user=file.owner).key
     reply = request(
@@ -142,29 +144,30 @@ def test_a_retry_from_another_request_joins_the_files_trace_and_links_to_that_re
     file = _finished(file.pk)
     assert (file.status, file.attempts) == (File.Status.SUCCESS, 2)
 
-    trace_id = _file_trace(observed, file, "system_a.file_processing_succeeded", "file.send")[
-        "file.send"
-    ].trace_id
-    second = {
-        s.name: s
-        for s in observed.receiver.snapshot()
-        if s.trace_id == trace_id and s.attributes.get("crosslink.attempt") == 2
-    }
+    wanted = {"file.send", "apply_async/remote.processing", "run/remote.processing"}
+
+    def second_attempt() -> dict[str, Span] | None:
+        spans = {
+            s.name: s
+            for s in observed.receiver.snapshot()
+            if s.trace_id == upload_request.trace_id and s.attributes.get("crosslink.attempt") == 2
+        }
+        return spans if wanted <= spans.keys() else None
+
+    second = wait_for(second_attempt, timeout=TIMEOUT_S, what="the retry's spans in the trace")
     resend = second["file.send"]
     retry_request = next(
         s
         for s in observed.receiver.snapshot()
         if s.kind == "SERVER" and s.attributes.get("http.route", "").endswith("retry/")
     )
-    assert resend.trace_id == upload_request.trace_id != retry_request.trace_id
+    assert retry_request.trace_id != upload_request.trace_id
     assert resend.parent_id == upload_request.span_id
     assert resend.links == [(retry_request.trace_id, retry_request.span_id)]
     assert second["apply_async/remote.processing"].parent_id == resend.span_id
     run_b = second["run/remote.processing"]
-    assert (run_b.attributes["crosslink.attempt"], run_b.attributes["crosslink.task_id"]) == (
-        2,
-        file.task_id,
-    )
+    assert run_b.parent_id == second["apply_async/remote.processing"].span_id
+    assert run_b.attributes["crosslink.task_id"] == file.task_id
 
 
 # --- Metrics --------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ The classes live here, not in B, for a reason specific to Celery: a failed task'
 stored in the result backend as ``{"exc_type", "exc_module", "exc_message"}`` and rebuilt on the
 reader's side only if ``exc_module`` is already imported there
 (``celery.backends.base.Backend.exception_to_python``). An exception defined only in B arrives on
-A as a synthetic class with no code. Defined here, it arrives as itself.
+the caller as a synthetic class with no code. Defined here, it arrives as itself.
 
 Rebuilding calls ``cls(*exc.args)``, so every class takes exactly one positional argument, the
 message, and keeps its code as a class attribute.
@@ -28,8 +28,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_COLUMNS = "too_many_columns"
     INVALID_HEADER = "invalid_header"
     """A header cell is blank, or names a column another cell already names."""
-    # The request: a bug or a version mismatch between A and B; retrying will not help
-    # until an operator fixes it.
+    # The request: a bug or a version mismatch between the caller and B; retrying will not
+    # help until an operator fixes it.
     INVALID_REQUEST = "invalid_request"
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
     STORAGE_KEY_OUTSIDE_ROOT = "storage_key_outside_root"
@@ -37,10 +37,12 @@ class ErrorCode(StrEnum):
     # The run: nothing wrong with the file as far as anyone knows; retrying may help.
     PROCESSING_TIMEOUT = "processing_timeout"
     STORAGE_UNAVAILABLE = "storage_unavailable"
+    WORKER_LOST = "worker_lost"
+    """Set by B's dead-letter watcher: the worker running the file died on every delivery."""
     NO_OUTCOME = "no_outcome"
-    """Set by A: no result and no callback arrived before the deadline."""
+    """Set by the caller: no result and no callback arrived before its deadline."""
     INTERNAL_ERROR = "internal_error"
-    """Set by A: B failed with an exception that is not part of this contract."""
+    """Set by the caller: B failed with an exception that is not part of this contract."""
 
     @property
     def retry_helps(self) -> bool:
@@ -90,6 +92,8 @@ ERROR_HINTS: Final[dict[ErrorCode, str]] = {
     ErrorCode.PROCESSING_TIMEOUT: "Processing took too long. Retry, or split the file into "
     "smaller parts.",
     ErrorCode.STORAGE_UNAVAILABLE: "Storage was unavailable. Retry in a few minutes.",
+    ErrorCode.WORKER_LOST: "Processing was interrupted again and again (the worker running it "
+    "stopped). Retry; if it fails again, contact support.",
     ErrorCode.NO_OUTCOME: "Processing did not report back in time. Retry.",
     ErrorCode.INTERNAL_ERROR: "Something went wrong on our side while processing the file. "
     "Retry; if it fails again, contact support.",
@@ -184,8 +188,30 @@ class StorageUnavailable(ProcessingError):
     retryable = True
 
 
+class WorkerLost(ProcessingError):
+    """The message reached the broker's delivery limit: its worker died with it unacknowledged
+    on every delivery. Says nothing about the file; System A makes a new attempt."""
+
+    code = ErrorCode.WORKER_LOST
+
+
+INFRASTRUCTURE_CODES: Final[frozenset[ErrorCode]] = frozenset(
+    {ErrorCode.WORKER_LOST, ErrorCode.NO_OUTCOME}
+)
+"""Failures of the run, not of the file: the caller starts a new attempt (bounded by its
+attempt limit) instead of failing the file."""
+
+
+RETRYABLE_ERRORS: tuple[type[ProcessingError], ...] = tuple(
+    cls for cls in ProcessingError.__subclasses__() if cls.retryable
+)
+"""What a worker retries (B's ``autoretry_for``): the classes marked ``retryable``, so the
+contract says once which failures are transient."""
+
+
 def error_class_for(code: ErrorCode) -> type[ProcessingError]:
-    """The exception class B raises for ``code`` (``ProcessingError`` for codes only A sets)."""
+    """The exception class B raises for ``code`` (``ProcessingError`` for codes only a caller
+    sets)."""
     for cls in ProcessingError.__subclasses__():
         if cls.code is code:
             return cls

@@ -78,6 +78,9 @@ def dead_letter_queue(owner: str) -> QueueSpec:
     )
 
 
+# Two names for one queue, on purpose: QUEUE_SYSTEM_A (shared_schema.names) is its name, all a
+# signature's ``.set(queue=...)`` needs; SYSTEM_A_QUEUE is its spec, the name plus how to declare
+# it, for whoever declares it. Signatures never need the spec, declarations never the bare name.
 SYSTEM_A_QUEUE: Final = work_queue(QUEUE_SYSTEM_A)
 SYSTEM_B_QUEUE: Final = work_queue(QUEUE_SYSTEM_B)
 WORK_QUEUES: Final = (SYSTEM_A_QUEUE, SYSTEM_B_QUEUE)

@@ -275,11 +275,10 @@ def span_attributes_set(span: Any, fields: Mapping[str, Any]) -> None:
 
 # --- A file's trace, joined later ----------------------------------------------------------------
 
-FILE_TRACE_KEY = "crosslink:trace:file:{file_id}"
-
 
 class TraceStore(Protocol):
-    """Where a file's trace context (a W3C traceparent) is kept between its operations."""
+    """Where a file's trace context (a W3C traceparent) is kept between its operations, by file
+    id (the store makes the id unique to its system)."""
 
     def get(self, key: str) -> str | None: ...
 
@@ -295,14 +294,15 @@ def trace_store_set(store: TraceStore | None) -> None:
 
 
 @contextlib.contextmanager
-def file_span(name: str, *, file_id: Any, **fields: Any) -> Iterator[None]:
+def file_span(name: str, *, file_id: Any, first: bool = False, **fields: Any) -> Iterator[None]:
     """Run the block in the file's own trace.
 
-    The first operation on a file while tracing (its upload's send) remembers the trace it is
-    part of. A later operation from another trace (a sweep re-sending it or applying an outcome
-    whose callback was lost, a user's retry) runs in a span ``name`` that is a child of the
-    file's trace, linked to the span that started it: the re-send, B's task and the callback
-    after it join the file's trace. Without tracing, or without a store, nothing happens.
+    The file's first operation (``first``: the upload's send), or the first one seen while
+    tracing, remembers the trace it is part of. A later operation from another trace (a sweep
+    re-sending it or applying an outcome whose callback was lost, a user's retry) runs in a
+    span ``name`` that is a child of the file's trace, linked to the span that started it: the
+    re-send, B's task and the callback after it join the file's trace. Without tracing, or
+    without a store, nothing happens.
     """
     store = _trace_store
     if not _tracing or store is None:
@@ -311,10 +311,10 @@ def file_span(name: str, *, file_id: Any, **fields: Any) -> Iterator[None]:
     from opentelemetry import trace
     from opentelemetry.propagate import extract, inject
 
-    key = FILE_TRACE_KEY.format(file_id=file_id)
+    key = str(file_id)
     current = trace.get_current_span().get_span_context()
     try:
-        remembered = store.get(key)
+        remembered = None if first else store.get(key)
     except Exception:  # noqa: BLE001 - a trace is never a reason for an operation to fail
         logging.getLogger(__name__).warning("Could not read the trace of file %s", file_id)
         remembered = None

@@ -31,6 +31,7 @@ from files.api.errors import (
 )
 from files.api.serializers import FileDetailSerializer, FileSerializer, UploadSerializer
 from files.downloads import file_output_response
+from files.http import owned_file
 from files.models import File
 from files.uploads import (
     upload_body_too_large,
@@ -51,13 +52,6 @@ ERROR = OpenApiResponse(
     },
     description="What was wrong, as JSON.",
 )
-
-
-def _owned(request: Request, pk: int) -> File:
-    try:
-        return selectors.file_get(owner=request.user, file_id=pk)
-    except File.DoesNotExist:
-        raise exceptions.NotFound("No such file.") from None
 
 
 class FilePages(PageNumberPagination):
@@ -144,7 +138,7 @@ class FileDetail(APIView):
         responses={200: FileDetailSerializer, 401: ERROR, 404: ERROR},
     )
     def get(self, request: Request, pk: int) -> Response:
-        file = _owned(request, pk)
+        file = owned_file(user=request.user, pk=pk)
         return Response(FileDetailSerializer(file, context={"request": request}).data)
 
     @extend_schema(
@@ -155,7 +149,7 @@ class FileDetail(APIView):
         responses={204: None, 401: ERROR, 404: ERROR, 409: ERROR},
     )
     def delete(self, request: Request, pk: int) -> Response:
-        file = _owned(request, pk)
+        file = owned_file(user=request.user, pk=pk)
         try:
             outcome = services.file_delete(file_id=file.pk)
         except File.DoesNotExist:
@@ -177,7 +171,7 @@ class FileRetry(APIView):
         responses={202: FileSerializer, 401: ERROR, 404: ERROR, 409: ERROR},
     )
     def post(self, request: Request, pk: int) -> Response:
-        file = _owned(request, pk)
+        file = owned_file(user=request.user, pk=pk)
         if file.status == File.Status.FAILED and not file.retry_helps:
             raise RetryWillNotHelp()
         outcome = services.file_retry(file_id=file.pk)
@@ -205,7 +199,7 @@ class FileDownload(APIView):
         },
     )
     def get(self, request: Request, pk: int) -> FileResponse:
-        response = file_output_response(file=_owned(request, pk))
+        response = file_output_response(file=owned_file(user=request.user, pk=pk))
         if response is None:
             raise NoOutput()
         return response

@@ -8,6 +8,7 @@ signature names (a peer queue: shared_schema.wire.queues). B keeps no list of it
 from shared_schema.queues import SYSTEM_B_QUEUE
 from shared_schema.wire import WireCelery, common_settings
 from system_b import telemetry
+from system_b.dead_letters import DeadLetterWatch
 from system_b.settings import settings
 
 app = WireCelery("system_b", include=["system_b.tasks"])
@@ -25,3 +26,5 @@ app.conf.update(
     task_track_started=True,
 )
 telemetry.celery_setup()  # log context, traces, metrics: docs/observability.md
+# A message dead-lettered for its delivery limit becomes a worker_lost failure with errbacks.
+app.steps["consumer"].add(DeadLetterWatch)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+# One rule, the same as System A's readers (system_a/config/env.py): unset or empty means the
+# default. Compose passes an unset ``${VAR:-}`` on as an empty string.
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name, "").strip().lower()
     if not raw:
@@ -19,6 +21,10 @@ def _env_bool(name: str, default: bool) -> bool:
     if raw in ("false", "0", "no", "off"):
         return False
     raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
+def _env_str(name: str, default: str) -> str:
+    return os.environ.get(name, "").strip() or default
 
 
 def _env_int(name: str, default: int) -> int:
@@ -68,10 +74,10 @@ class Settings:
         if hard <= soft:
             raise ValueError("CROSSLINK_HARD_TIME_LIMIT must be greater than the soft limit")
         return cls(
-            broker_url=os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
-            result_backend=os.environ.get("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/0"),
+            broker_url=_env_str("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
+            result_backend=_env_str("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/0"),
             storage_root=Path(
-                os.environ.get(
+                _env_str(
                     "CROSSLINK_STORAGE_ROOT",
                     os.path.join(tempfile.gettempdir(), "crosslink-storage"),
                 )

@@ -87,6 +87,8 @@ def storage_link_atomic(*, root: Path, key: str, source: str | Path) -> None:
         return
     try:
         os.replace(tmp, path)
-    except BaseException:
+    finally:
+        # Gone after a rename, except when ``path`` already was a link to the same file (the
+        # same upload processed twice): rename(2) then does nothing and leaves both names, so
+        # the temporary one would stay, keeping the data alive. Remove it either way.
         tmp.unlink(missing_ok=True)
-        raise

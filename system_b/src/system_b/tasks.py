@@ -11,7 +11,9 @@ from celery.utils.log import get_task_logger
 from pydantic import ValidationError
 
 from shared_schema.errors import (
+    RETRYABLE_ERRORS,
     InvalidRequest,
+    ProcessingError,
     ProcessingTimeout,
     StorageUnavailable,
     UnsupportedSchemaVersion,
@@ -78,16 +80,36 @@ def request_parse(payload: object) -> ProcessingRequest:
 @app.task(
     name=PROCESS_TASK,
     bind=True,
-    # Only transient storage faults retry; every other ProcessingError is permanent.
-    autoretry_for=(StorageUnavailable,),
+    # Only the errors the contract marks retryable (transient storage faults) retry; every
+    # other ProcessingError is permanent.
+    autoretry_for=RETRYABLE_ERRORS,
     retry_backoff=5,
     retry_backoff_max=120,
     retry_jitter=True,
     max_retries=5,
+    # A file that fails on its own merits (or a refused request) is ordinary: Celery logs a
+    # failure it "throws" at INFO, without a traceback, instead of ERROR "raised unexpected";
+    # the line below names the code and the file. A traceback in B's log means a bug.
+    # https://docs.celeryq.dev/en/stable/userguide/tasks.html#Task.throws
+    throws=(ProcessingError,),
 )
 def process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
+    file_id = payload.get("file_id") if isinstance(payload, dict) else None
+    try:
+        return _process(self, payload)
+    except ProcessingError as exc:
+        logger.warning("File %s failed with %s: %s", file_id, exc.code.value, exc.message)
+        raise
+
+
+def _process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
     request = request_parse(payload)
-    logger.info("Processing file %s (%s)", request.file_id, request.storage_key)
+    logger.info(
+        "Processing file %s (%s)",
+        request.file_id,
+        request.storage_key,
+        extra={"event": "file.processing"},
+    )
 
     def publish(progress: ProcessingProgress) -> None:
         self.update_state(state=PROGRESS_STATE, meta=progress.model_dump(mode="json"))
