@@ -100,6 +100,13 @@ broker-users: ## Apply the compose broker's vhost, users and permissions to the 
 	set -a; if [[ -f .env ]]; then source .env; fi; set +a; \
 		$(PYTHON) deploy/rabbitmq/broker_users.py apply
 
+.PHONY: redis-users
+redis-users: ## Apply the compose Redis' ACL users (deploy/redis/users.json) to the local Redis
+	@# Passwords from the environment or .env, like broker-users; the default user is left as
+	@# it is. Point each system at its user: CELERY_RESULT_BACKEND=redis://system_a:...@...
+	set -a; if [[ -f .env ]]; then source .env; fi; set +a; \
+		$(PYTHON) deploy/redis/redis_users.py apply
+
 # --- Quality ----------------------------------------------------------------------------------
 
 .PHONY: lint
