@@ -5,8 +5,11 @@ reason goes to the log). 200 when both answer, 503 when either does not.
 """
 
 import logging
+import threading
+import time
 
 from celery import current_app
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -28,7 +31,28 @@ def database_check() -> str:
     return OK
 
 
+_broker_lock = threading.Lock()
+_broker_last: tuple[float, str] | None = None
+"""When the broker was last asked (time.monotonic()) and what it said."""
+
+
 def broker_check() -> str:
+    """The broker's state, asked at most once per HEALTH_BROKER_CACHE_S per process.
+
+    Each check opens a connection (AMQP handshake and login); a probe or anyone else polling
+    /healthz must not turn into a connection per request against the broker.
+    """
+    global _broker_last
+    with _broker_lock:
+        now = time.monotonic()
+        if _broker_last is not None and now - _broker_last[0] < settings.HEALTH_BROKER_CACHE_S:
+            return _broker_last[1]
+        state = _broker_ask()
+        _broker_last = (time.monotonic(), state)
+        return state
+
+
+def _broker_ask() -> str:
     # A fresh connection, not one from the publish pool: the check must see the broker as it is
     # now. Connection.connect() tries once, bounded by broker_connection_timeout.
     try:

@@ -8,12 +8,14 @@ that runs RabbitMQ, Redis and PostgreSQL. Secrets have no production default: wi
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 
 from config.env import env_bool, env_choice, env_int, env_list, env_str
 from shared_schema.names import QUEUE_SYSTEM_A
+from shared_schema.payloads import FileFormat
 from shared_schema.queues import SYSTEM_A_QUEUE
 from shared_schema.wire import common_settings
 
@@ -36,17 +38,23 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
     "files",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF's check, which reads the body of every POST (docs/security.md).
+    "files.uploads.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out login into axes' 429 response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -83,6 +91,54 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Brute-force protection and API tokens (docs/security.md) ---------------------------------
+
+# django-axes counts failed logins in the database, so every web process and host shares the
+# count; its backend comes first and refuses a locked-out login before any password is checked.
+# It covers every authenticate() call: /login/, the admin's login and /api/token/.
+AUTHENTICATION_BACKENDS = [
+    "config.auth.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("CROSSLINK_LOGIN_FAILURE_LIMIT", default=5)
+# Locked per user name and client address together: a guesser is stopped without letting anyone
+# lock a user out from elsewhere. Unlocked after the cool-off (or `manage.py axes_reset`).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("CROSSLINK_LOGIN_COOLOFF", default=15 * 60))
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+# The client address is REMOTE_ADDR (django-ipware is not installed): behind a proxy, every
+# client has the proxy's address, which makes the lockout per user name; see docs/security.md.
+# A token is refused once this old; /api/token/ then issues a new one.
+TOKEN_TTL_S = env_int("CROSSLINK_TOKEN_TTL", default=7 * 24 * 3600)
+
+# --- Request bodies and per-user upload limits (files/uploads.py) ----------------------------
+
+# Every route but the upload routes refuses a declared body larger than this, before reading it.
+MAX_REQUEST_BYTES = env_int("CROSSLINK_MAX_REQUEST_BYTES", default=256 * 1024)
+UPLOAD_ROUTES = frozenset({"files:list", "api:file-list"})
+# Per user: files sent and not finished (429 beyond), and bytes of uploads kept (413 beyond).
+USER_MAX_IN_FLIGHT = env_int("CROSSLINK_USER_MAX_IN_FLIGHT", default=20)
+USER_MAX_STORED_BYTES = env_int("CROSSLINK_USER_MAX_STORED_BYTES", default=20 * 1024**3)
+
+# --- HTTPS (docs/security.md) -----------------------------------------------------------------
+
+# On unless DEBUG: A runs behind a proxy that terminates TLS and sets X-Forwarded-Proto (and
+# strips any the client sent). DJANGO_HTTPS=false only for a plain-HTTP demo on localhost.
+HTTPS = env_bool("DJANGO_HTTPS", default=not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=HTTPS)
+# Health probes come from inside, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=HTTPS)
+
+# /healthz asks the broker at most this often; in between it answers from the last check.
+HEALTH_BROKER_CACHE_S = env_int("CROSSLINK_HEALTH_BROKER_CACHE", default=5)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "files:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -111,7 +167,7 @@ REST_FRAMEWORK = {
     # Token first: an unauthenticated request gets 401 with "WWW-Authenticate: Token", which
     # SessionAuthentication alone cannot send (it would be 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "files.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -134,6 +190,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Separate request and response components, so a multipart upload is described as binary.
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for the one choice set (a file's format and its output's), so the schema check
+    # (drf_spectacular.W001) and `check --deploy` stay clean.
+    "ENUM_NAME_OVERRIDES": {"FileFormatEnum": [f.value for f in FileFormat]},
 }
 
 # --- Seeing what happens (config/telemetry.py, docs/observability.md) --------------------------

@@ -14,6 +14,8 @@ import kombu.pools
 import pytest
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-never-used-outside-pytest")
+# The test client speaks plain HTTP; HTTPS settings are tested on their own (tests/security).
+os.environ.setdefault("DJANGO_HTTPS", "false")
 
 
 @pytest.fixture(scope="session")

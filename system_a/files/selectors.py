@@ -1,12 +1,12 @@
 """Reads of ``File`` and of what the result backend says about a running attempt."""
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from celery import current_app
-from celery.result import AsyncResult
+from celery import current_app, states
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
@@ -14,7 +14,14 @@ from django.db.models import QuerySet
 from pydantic import ValidationError
 
 from files.models import File, FileEvent
+from shared_schema.keys import output_key_of
 from shared_schema.payloads import PROGRESS_STATE, ProcessingProgress
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_STATE = "UNKNOWN"
+"""What A shows when the result backend cannot be read or holds something unexpected."""
+KNOWN_STATES = frozenset(states.ALL_STATES | {PROGRESS_STATE})
 
 
 def file_list(*, owner: User | AnonymousUser, name: str = "", status: str = "") -> QuerySet[File]:
@@ -58,13 +65,24 @@ def file_ids_free(*, limit: int, **filters: object) -> list[int]:
 def file_output_path(*, file: File, storage_root: Path | None = None) -> Path | None:
     """The normalized output System B wrote for ``file``, if it exists inside the storage root.
 
-    The key comes from B's result, so it is checked like any path from the wire: a key that
-    resolves outside the root (``..``, an absolute path, a symlink) is treated as no output.
+    Where it lives is derived from the file's own storage key (``shared_schema.keys``), never
+    taken from B's result: a stored result naming any other key is logged and treated as no
+    output. The path is still checked like any path: one that resolves outside the root (a
+    symlink) is no output either.
     """
     if file.status != File.Status.SUCCESS or not file.output_key:
         return None
+    key = output_key_of(file.storage_key)
+    if file.output_key != key:
+        logger.error(
+            "File %s: its stored output key %r is not %r; not serving it",
+            file.pk,
+            file.output_key,
+            key,
+        )
+        return None
     root = (storage_root or settings.STORAGE_ROOT).resolve()
-    path = (root / file.output_key).resolve()
+    path = (root / key).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         return None
     return path
@@ -91,26 +109,58 @@ class Activity:
         )
 
 
+class MalformedMeta(Exception):
+    """The result backend holds something for a task that is not a task meta A can read."""
+
+
+def _stored_meta(task_id: str) -> dict[str, Any] | None:
+    """The task meta stored for ``task_id``, checked for shape; ``None`` when there is none.
+
+    One GET, outside Celery's retry loop (``result_backend_always_retry``): a page must not
+    wait out a Redis outage, and Celery counts the ``KeyError`` of a meta without a status as
+    a connection error, retrying it for minutes. Raises ``MalformedMeta`` for anything that is
+    not a JSON object with a known state, and Redis' own errors when it cannot be read.
+    """
+    backend: Any = current_app.backend  # the Redis backend: a key-value store
+    raw = backend.get(backend.get_key_for_task(task_id))
+    if raw is None:
+        return None
+    try:
+        meta = backend.decode(raw)  # JSON only (result_accept_content)
+    except Exception as exc:
+        raise MalformedMeta(f"undecodable meta for task {task_id}") from exc
+    state = meta.get("status") if isinstance(meta, dict) else None
+    if not isinstance(state, str) or state not in KNOWN_STATES:
+        raise MalformedMeta(f"no known state in the meta of task {task_id}")
+    checked: dict[str, Any] = meta
+    return checked
+
+
 def file_activity(*, file: File) -> Activity | None:
-    """B's progress for a PROCESSING file; ``None`` when there is nothing to ask about."""
+    """B's progress for a PROCESSING file; ``None`` when there is nothing to ask about.
+
+    The result backend is written by another system, so whatever it holds is checked before it
+    is shown: anything unreadable or unexpected is "unknown", never an error page.
+    """
     if file.status != File.Status.PROCESSING or not file.task_id:
         return None
-    result: AsyncResult[Any] = AsyncResult(file.task_id, app=current_app)
     try:
-        # State and info from one read: `result.state` then `result.info` are two reads, and a
-        # task finishing between them gave PROGRESS with B's result as its info (a 500, seen
-        # under `make test-compose`).
-        meta = result.backend.get_task_meta(result.id)
-        state: str = meta["status"]
-        info = meta.get("result")
+        meta = _stored_meta(file.task_id)
+    except MalformedMeta:
+        logger.warning("File %s: unreadable meta in the result backend", file.pk, exc_info=True)
+        return Activity(state=UNKNOWN_STATE)
     except Exception:  # noqa: BLE001 - progress is a nicety; the page must render without it
-        return Activity(state="UNKNOWN")
-    progress = None
-    if state == PROGRESS_STATE and isinstance(info, dict):
-        try:
-            progress = ProcessingProgress.model_validate(info)
-        except ValidationError:
-            progress = None  # not B's progress: show the state without it
+        return Activity(state=UNKNOWN_STATE)
+    if meta is None:
+        return Activity(state=states.PENDING)
+    state: str = meta["status"]
+    if state != PROGRESS_STATE:
+        return Activity(state=state)
+    try:
+        progress = ProcessingProgress.model_validate(meta.get("result"))
+    except ValidationError:
+        logger.warning("File %s: unreadable progress in the result backend", file.pk)
+        return Activity(state=UNKNOWN_STATE)
     return Activity(state=state, progress=progress)
 
 
@@ -129,12 +179,34 @@ class Outcome:
 
 
 def attempt_outcome(*, task_id: str) -> Outcome:
-    """The stored outcome of ``task_id``. Raises if the result backend cannot be read."""
-    result: AsyncResult[Any] = AsyncResult(task_id, app=current_app)
-    state: str = result.state
-    if state in ("SUCCESS", "FAILURE"):
-        return Outcome(state=state, result=result.result)
+    """The stored outcome of ``task_id``. Raises if the result backend cannot be read.
+
+    A meta that is not one (``MalformedMeta``) is no outcome: the attempt waits for its
+    deadline like one that never reported back, rather than be "unreadable" forever.
+    """
+    try:
+        meta = _stored_meta(task_id)
+    except MalformedMeta:
+        logger.warning("Task %s: unreadable meta in the result backend", task_id, exc_info=True)
+        return Outcome(state=UNKNOWN_STATE)
+    if meta is None:
+        return Outcome(state=states.PENDING)
+    state: str = meta["status"]
+    if state == states.SUCCESS:
+        return Outcome(state=state, result=meta.get("result"))
+    if state == states.FAILURE:
+        return Outcome(state=state, result=_stored_exception(task_id=task_id, meta=meta))
     return Outcome(state=state)
+
+
+def _stored_exception(*, task_id: str, meta: dict[str, Any]) -> BaseException | None:
+    """The exception B stored, rebuilt as Celery rebuilds it; ``None`` when it cannot be."""
+    try:
+        exc = current_app.backend.exception_to_python(meta.get("result"))
+    except Exception:  # noqa: BLE001 - the failure is known even when its reason is not
+        logger.warning("Task %s: unreadable exception in the result backend", task_id)
+        return None
+    return exc if isinstance(exc, BaseException) else None
 
 
 def file_events(*, file: File) -> list[FileEvent]:

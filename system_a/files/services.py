@@ -31,6 +31,7 @@ from files.outcomes import failure_describe, failure_is_wire_error
 from files.selectors import file_ids_free
 from files.storage import storage_delete, storage_save_upload
 from shared_schema.errors import INFRASTRUCTURE_CODES, ErrorCode
+from shared_schema.keys import output_key_of
 from shared_schema.payloads import ProcessingResult
 from shared_schema.telemetry import file_span, log_context
 
@@ -315,7 +316,45 @@ def file_dispatch_on_commit(*, file_id: int) -> None:
     transaction.on_commit(send)
 
 
+FOREIGN_RESULT_MESSAGE = "Processing returned a result that does not belong to this file."
+
+
+def result_problem(*, storage_key: str, result: ProcessingResult) -> str | None:
+    """Why B's ``result`` cannot be this file's (whose upload is at ``storage_key``), or None.
+
+    A trusts nothing in a result that it can check against its own records: the result must
+    name the file's own upload, and its output, if any, must be where B writes that upload's
+    output (``shared_schema.keys``). Anything else (a result naming another user's upload, an
+    output key pointing anywhere) would make A serve a path B chose.
+    """
+    if result.storage_key != storage_key:
+        return f"it names the upload {result.storage_key!r}, not {storage_key!r}"
+    expected = output_key_of(storage_key)
+    if result.output_key is not None and result.output_key != expected:
+        return f"its output key is {result.output_key!r}, not {expected!r}"
+    return None
+
+
 def file_mark_succeeded(*, file_id: int, task_id: str, result: ProcessingResult) -> Transition:
+    """PROCESSING -> SUCCESS with B's ``result``, once it is checked to be this file's.
+
+    A result that is not (``result_problem``) is refused: logged as an error, and the attempt
+    is marked FAILED with INTERNAL_ERROR instead; the returned transition is that one.
+    """
+    storage_key = File.objects.filter(pk=file_id).values_list("storage_key", flat=True).first()
+    problem = (
+        None if storage_key is None else result_problem(storage_key=storage_key, result=result)
+    )
+    if problem is not None:
+        logger.error(
+            "File %s: refused System B's result for task %s: %s", file_id, task_id, problem
+        )
+        return file_mark_failed(
+            file_id=file_id,
+            task_id=task_id,
+            code=ErrorCode.INTERNAL_ERROR,
+            message=FOREIGN_RESULT_MESSAGE,
+        )
     outcome = _file_finish(
         file_id=file_id,
         task_id=task_id,

@@ -19,7 +19,12 @@ from files.downloads import file_output_response
 from files.forms import UploadForm
 from files.http import owned_file
 from files.models import File
-from files.uploads import upload_body_too_large, upload_limit_message
+from files.uploads import (
+    upload_body_too_large,
+    upload_declared_bytes,
+    upload_limit_message,
+    upload_quota_exceeded,
+)
 
 PAGE_FILES = 20
 """How many files one page of the list shows."""
@@ -57,12 +62,26 @@ def file_list(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         # Without JavaScript the page posts here; with it, the page uses the JSON API.
+        quota = upload_quota_exceeded(
+            owner=request_owner(request.user), incoming_bytes=upload_declared_bytes(request)
+        )
         if upload_body_too_large(request):
             errors.append(upload_limit_message())
             status = 413
+        elif quota is not None:
+            errors.append(quota.message)
+            status = quota.status
         else:
             form = UploadForm(request.POST, request.FILES)
-            if form.is_valid():
+            if form.is_valid() and (
+                quota := upload_quota_exceeded(
+                    owner=request_owner(request.user),
+                    incoming_bytes=form.cleaned_data["file"].size or 0,
+                )
+            ):
+                errors.append(quota.message)
+                status = quota.status
+            elif form.is_valid():
                 try:
                     file = services.file_create(
                         upload=form.cleaned_data["file"], owner=request_owner(request.user)

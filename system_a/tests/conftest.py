@@ -140,10 +140,20 @@ def a_result(file: File, *, output_key: str | None = None) -> ProcessingResult:
     )
 
 
-def succeed(file: File, *, output_key: str | None = None) -> File:
-    """Apply B's success callback to ``file`` (PROCESSING) with a typed summary."""
-    from files import services
+def succeed(file: File, *, output: bytes | None = None) -> File:
+    """Apply B's success callback to ``file`` (PROCESSING) with a typed summary; with
+    ``output``, B wrote it as the normalized output, where B writes the file's output."""
+    from django.conf import settings
 
+    from files import services
+    from shared_schema.keys import output_key_of
+
+    output_key = None
+    if output is not None:
+        output_key = output_key_of(file.storage_key)
+        path = settings.STORAGE_ROOT / output_key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(output)
     result = a_result(file, output_key=output_key)
     assert services.file_mark_succeeded(
         file_id=file.pk, task_id=file.task_id, result=result

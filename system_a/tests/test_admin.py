@@ -65,9 +65,7 @@ def test_deleting_files_in_the_admin_removes_their_uploads_and_outputs(
     storage_root: Path,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    (storage_root / "outputs").mkdir()
-    (storage_root / "outputs" / "x.csv").write_bytes(b"id\n1\n")
-    done = succeed(processing_file(task_id="t1"), output_key="outputs/x.csv")
+    done = succeed(processing_file(task_id="t1"), output=b"id\n1\n")
     running = processing_file(task_id="t2")  # the admin may delete a file in any state
     one = fail(processing_file(task_id="t3"))
 

@@ -45,7 +45,8 @@ def test_without_credentials_the_api_answers_401_naming_the_token_scheme() -> No
 
 def test_a_token_is_issued_for_a_username_and_password(user: User) -> None:
     client = APIClient()
-    token = client.post(reverse("api:token"), {"username": "ada", "password": PASSWORD}).json()
+    credentials = {"username": "ada", "password": PASSWORD}
+    token = client.post(reverse("api:token"), credentials, format="json").json()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token['token']}")
 
     assert client.get(FILES).status_code == 200
@@ -230,9 +231,7 @@ def test_retrying_a_file_that_is_not_failed_is_409(
 def test_the_normalized_output_downloads_whatever_the_client_accepts(
     api: APIClient, processing_file: MakeFile, storage_root: Path
 ) -> None:
-    (storage_root / "outputs").mkdir()
-    (storage_root / "outputs" / "x.csv").write_bytes(b"id\n1\n")
-    file = succeed(processing_file(), output_key="outputs/x.csv")
+    file = succeed(processing_file(), output=b"id\n1\n")
     url = reverse("api:file-download", args=[file.pk])
 
     assert api.get(detail(file.pk)).json()["summary"]["has_output"] is True
@@ -354,9 +353,7 @@ def test_deleting_a_finished_file_removes_its_record_upload_and_output(
     storage_root: Path,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    (storage_root / "outputs").mkdir()
-    (storage_root / "outputs" / "x.csv").write_bytes(b"id\n1\n")
-    file = succeed(processing_file(), output_key="outputs/x.csv")
+    file = succeed(processing_file(), output=b"id\n1\n")
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api.delete(detail(file.pk))
@@ -364,7 +361,7 @@ def test_deleting_a_finished_file_removes_its_record_upload_and_output(
     assert response.status_code == 204
     assert not File.objects.filter(pk=file.pk).exists()
     assert not (storage_root / file.storage_key).exists()
-    assert not (storage_root / "outputs" / "x.csv").exists()
+    assert not (storage_root / file.output_key).exists()
     assert_error(api.get(detail(file.pk)), 404, "not_found")
 
 

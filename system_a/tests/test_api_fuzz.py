@@ -50,12 +50,10 @@ def fuzz_world(
     processing_file: Callable[..., File], storage_root: Path, user: Any, in_process_requests: None
 ) -> tuple[dict[str, str], list[int]]:
     """The user's token header, and the ids of their files in every state (plus an unknown id)."""
-    (storage_root / "outputs").mkdir()
-    (storage_root / "outputs" / "out.csv").write_text("id\n1\n")
     files = [
         processing_file(task_id="processing"),
         fail(processing_file(task_id="failed")),
-        succeed(processing_file(task_id="done"), output_key="outputs/out.csv"),
+        succeed(processing_file(task_id="done"), output=b"id\n1\n"),
         succeed(processing_file(task_id="done-no-output")),
     ]
     token = Token.objects.create(user=user)

@@ -1,7 +1,14 @@
 import pytest
 from django.test import Client
+from pytest_django import Settings as SettingsWrapper
 
 from config.testing import celery_broker
+
+
+@pytest.fixture(autouse=True)
+def uncached(settings: SettingsWrapper) -> None:
+    """Every check here asks the broker (the cache is tested in tests/security)."""
+    settings.HEALTH_BROKER_CACHE_S = 0
 
 
 @pytest.mark.django_db

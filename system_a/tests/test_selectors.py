@@ -7,6 +7,7 @@ from django.contrib.auth.models import AnonymousUser, User
 
 from files import selectors
 from files.models import File
+from shared_schema.keys import output_key_of
 from shared_schema.payloads import PROGRESS_STATE
 
 MakeFile = Callable[..., File]
@@ -46,7 +47,7 @@ def test_progress_comes_from_the_result_backend(
     assert activity.label == "running, 25% (1,234 rows)"
 
 
-def test_a_progress_state_whose_info_is_not_b_s_progress_shows_the_state_without_progress(
+def test_a_progress_state_whose_info_is_not_b_s_progress_shows_unknown(
     processing_file: MakeFile, task_state: Callable[..., str]
 ) -> None:
     # What a poll that straddles the task's end could read: PROGRESS with B's result as info.
@@ -56,29 +57,37 @@ def test_a_progress_state_whose_info_is_not_b_s_progress_shows_the_state_without
     activity = selectors.file_activity(file=file)
 
     assert activity is not None
-    assert activity.state == PROGRESS_STATE
+    assert activity.state == selectors.UNKNOWN_STATE
     assert activity.progress is None
 
 
-def test_the_output_is_found_only_inside_the_storage_root(
+def test_the_output_is_found_only_where_b_writes_this_files_output_inside_the_root(
     processing_file: MakeFile, storage_root: Path
 ) -> None:
-    (storage_root / "outputs").mkdir()
-    (storage_root / "outputs" / "a.csv").write_text("id\n1\n")
     (storage_root.parent / "secret.csv").write_text("secret")
 
-    def with_output(key: str) -> File:
+    def with_output(key: str | None = None) -> File:
         file = processing_file(task_id=f"t-{uuid.uuid4().hex}")
         file.status = File.Status.SUCCESS
-        file.result = {"rows": 1, "columns": [], "output_key": key}
+        file.result = {
+            "rows": 1,
+            "columns": [],
+            "output_key": key or output_key_of(file.storage_key),
+        }
         return file
 
-    assert selectors.file_output_path(file=with_output("outputs/a.csv")) == (
-        storage_root / "outputs" / "a.csv"
-    )
+    own = with_output()
+    (storage_root / own.output_key).parent.mkdir(parents=True, exist_ok=True)
+    (storage_root / own.output_key).write_text("id\n1\n")
+    escaping = with_output()
+    (storage_root / escaping.output_key).symlink_to(storage_root.parent / "secret.csv")
+
+    assert selectors.file_output_path(file=own) == storage_root / own.output_key
+    assert selectors.file_output_path(file=with_output(own.output_key)) is None
     assert selectors.file_output_path(file=with_output("../secret.csv")) is None
     assert (
         selectors.file_output_path(file=with_output(str(storage_root.parent / "secret.csv")))
         is None
     )
-    assert selectors.file_output_path(file=with_output("outputs/missing.csv")) is None
+    assert selectors.file_output_path(file=escaping) is None
+    assert selectors.file_output_path(file=with_output()) is None  # not written

@@ -219,7 +219,7 @@ def test_what_the_sweeper_did_is_in_the_files_history_as_its_doing(
 ) -> None:
     applied = sent_ago(processing_file(task_id="t1"), timedelta(minutes=10))
     timed_out = sent_ago(processing_file(task_id="t2"), timedelta(hours=2))
-    result = a_result().model_dump(mode="json")
+    result = a_result(storage_key=applied.storage_key).model_dump(mode="json")
 
     def read(*, task_id: str) -> Outcome:
         return Outcome(state="SUCCESS", result=result) if task_id == "t1" else Outcome("PENDING")

@@ -13,6 +13,7 @@ from files import services
 from files.models import File
 from files.uploads import MULTIPART_OVERHEAD_BYTES
 from shared_schema.errors import ERROR_HINTS, ErrorCode
+from shared_schema.keys import output_key_of
 from shared_schema.payloads import (
     PROGRESS_STATE,
     ColumnSummary,
@@ -128,8 +129,7 @@ def test_another_users_file_cannot_be_retried_or_downloaded(
     logged_in: Client, processing_file: MakeFile, other_user: User, storage_root: Path
 ) -> None:
     theirs = fail(processing_file(owner=other_user))
-    (storage_root / "out.csv").write_text("id\n")
-    done = succeed(processing_file(task_id="t2", owner=other_user), output_key="out.csv")
+    done = succeed(processing_file(task_id="t2", owner=other_user), output=b"id\n")
 
     assert logged_in.post(reverse("files:retry", args=[theirs.pk])).status_code == 404
     assert logged_in.get(reverse("files:download", args=[done.pk])).status_code == 404
@@ -249,7 +249,7 @@ def test_a_processed_file_shows_rows_and_each_columns_type(
             ColumnSummary(name="id", type=ColumnType.INTEGER, min=1, max=2),
             ColumnSummary(name="joined", type=ColumnType.DATE, nulls=1),
         ),
-        output_key="outputs/x.normalized.csv",
+        output_key=output_key_of(file.storage_key),
     )
     services.file_mark_succeeded(file_id=file.pk, task_id="task-1", result=result)
 
@@ -264,9 +264,7 @@ def test_a_processed_file_shows_rows_and_each_columns_type(
 def test_the_normalized_output_downloads_named_after_the_upload(
     logged_in: Client, processing_file: MakeFile, storage_root: Path
 ) -> None:
-    (storage_root / "outputs").mkdir()
-    (storage_root / "outputs" / "x.csv").write_bytes(b"id,name\n1,ada\n")
-    file = succeed(processing_file(), output_key="outputs/x.csv")
+    file = succeed(processing_file(), output=b"id,name\n1,ada\n")
 
     page = logged_in.get(reverse("files:rows")).content.decode()
     response = logged_in.get(reverse("files:download", args=[file.pk]))

@@ -57,7 +57,7 @@ HEAVY = 40
 
 
 def started(rig: Rig) -> int:
-    return rig.b_log().count("Processing file ")
+    return len(log_events(rig.b_log(), "file.processing"))
 
 
 def wait_started(rig: Rig, count: int) -> None:
@@ -200,7 +200,7 @@ def test_duplicate_late_and_foreign_callbacks_change_nothing(rig: Rig) -> None:
         file_processing_succeeded.s(file.result, **foreign).set(queue=QUEUE_SYSTEM_A).delay()
 
     wait_for(
-        lambda: rig.a_log().count("Ignored callback") >= 3 * BATCH_FILES or None,
+        lambda: len(log_events(rig.a_log(), "file.callback_ignored")) >= 3 * BATCH_FILES or None,
         timeout=120,
         what="A to look at every duplicate",
         describe=rig.describe,
@@ -309,12 +309,16 @@ POISON_BLOCKS = HEAVY * 16
 (a kill that arrives after the task finished is no fault at all, and the test waited in vain)."""
 
 
+def b_starts(rig: Rig, file_id: int) -> list[dict[str, object]]:
+    """B's worker starting ``file_id``, once per delivery."""
+    return log_events(rig.b_log(), "file.processing", file_id=file_id)
+
+
 def kill_on_deliveries(rig: Rig, b_pid: int, file_id: int, deliveries: int) -> None:
     """SIGKILL B's pool child each time it starts ``file_id``, for its first ``deliveries``."""
-    marker = f"Processing file {file_id} "
     for delivery in range(1, deliveries + 1):
         wait_for(
-            lambda n=delivery: rig.b_log().count(marker) >= n or None,
+            lambda n=delivery: len(b_starts(rig, file_id)) >= n or None,
             timeout=90,
             what=f"delivery {delivery} of file {file_id}",
             describe=rig.describe,
@@ -346,7 +350,7 @@ def test_a_file_that_kills_its_worker_every_time_fails_worker_lost_after_its_att
     rig.settle(
         "poison file over the delivery limit", expected, cleared_at=cleared, affected=[poison_id]
     )
-    assert rig.b_log().count(f"Processing file {poison_id} ") == MAX_ATTEMPTS * (DELIVERY_LIMIT + 1)
+    assert len(b_starts(rig, poison_id)) == MAX_ATTEMPTS * (DELIVERY_LIMIT + 1)
     assert dead_letter_count(url) - dead_before == MAX_ATTEMPTS
     file = File.objects.get(pk=poison_id)
     assert file.attempts == MAX_ATTEMPTS

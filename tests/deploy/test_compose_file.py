@@ -96,7 +96,7 @@ def test_every_long_running_service_has_a_healthcheck_and_a_restart_policy(
 def test_one_shot_services_say_so_and_are_awaited_until_they_complete(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    assert one_shots(services) == {"broker-definitions", "migrate"}
+    assert one_shots(services) == {"broker-definitions", "redis-acl", "migrate"}
     for name in one_shots(services):
         assert services[name]["healthcheck"] == {"disable": True}, name
     for name, service in services.items():
@@ -150,7 +150,11 @@ def test_no_secret_has_a_default_and_every_variable_is_in_the_env_example() -> N
         for line in ENV_EXAMPLE.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     )
-    assert {name for name, _, _ in found} == set(example)
+    # Required variables are listed, empty; an optional one (${VAR:-default}, never a secret)
+    # is described in a comment.
+    assert {name for name, operator, _ in found if operator != ":-"} == set(example)
+    for name in {name for name, operator, _ in found if operator == ":-"}:
+        assert f"# {name}=" in ENV_EXAMPLE.read_text(), name
     assert all(value == "" for value in example.values()), ".env.example must hold no secrets"
 
 
@@ -170,7 +174,12 @@ def test_app_services_use_only_the_environment_names_their_settings_read(
     shared = {"CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "CROSSLINK_STORAGE_ROOT"}
     assert shared <= a_names & b_names
     for name in A_SERVICES:
-        extra = {k for k in environment(services[name]) if not k.startswith("FLOWER_")}
+        # Flower's empty DJANGO_SETTINGS_MODULE keeps Celery from loading A's settings.
+        extra = {
+            k
+            for k in environment(services[name])
+            if not k.startswith("FLOWER_") and k != "DJANGO_SETTINGS_MODULE"
+        }
         assert extra <= a_names, f"{name}: {extra - a_names}"
     for name in B_SERVICES:
         assert set(environment(services[name])) <= b_names, name
@@ -210,3 +219,101 @@ def test_flower_is_published_and_protected_by_a_password(
     assert "127.0.0.1:5555:5555" in flower["ports"]
     assert "flower" in flower["command"]
     assert environment(flower)["FLOWER_BASIC_AUTH"].startswith("admin:${FLOWER_PASSWORD:?")
+
+
+# --- Hardening (issue 14, docs/security.md) ------------------------------------------------------
+
+APP_SERVICES = A_SERVICES | B_SERVICES
+DATA_SERVICES = {"rabbitmq", "redis", "postgres"}
+# The observability profile's third-party images (docs/observability.md): hardened, with roots
+# left writable (their images keep state outside declared volumes).
+OBSERVABILITY = {"otel-collector", "jaeger", "prometheus"}
+
+
+def test_no_service_keeps_capabilities_or_gains_privileges(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        assert service.get("cap_drop") == ["ALL"], name
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        if name in APP_SERVICES | one_shots(services):
+            assert "cap_add" not in service, name
+    # The data services' entrypoints start as root and drop to their own user: only that.
+    for name in DATA_SERVICES:
+        assert set(services[name].get("cap_add", [])) <= {
+            "CHOWN",
+            "DAC_OVERRIDE",
+            "FOWNER",
+            "SETUID",
+            "SETGID",
+        }, name
+
+
+def test_every_service_but_the_broker_has_a_read_only_root(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        if name == "rabbitmq" or name in OBSERVABILITY:
+            continue  # Erlang writes its cookie and crash dumps outside the volume
+        assert service.get("read_only") is True, name
+    for name in APP_SERVICES | {"postgres"}:
+        assert "/tmp" in services[name]["tmpfs"], name
+
+
+def test_each_service_reaches_only_the_networks_of_what_it_uses(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    networks = compose["networks"]
+    for name in ("broker", "results", "database", "telemetry"):
+        assert networks[name] == {"internal": True}, name
+    expected = {
+        "rabbitmq": {"broker", "edge"},
+        "redis": {"results"},
+        "postgres": {"database"},
+        "migrate": {"database"},
+        "worker-a": {"broker", "results", "database"},
+        "worker-b": {"broker", "results"},
+        "web": {"edge", "broker", "results", "database"},
+        "beat": {"broker"},
+        "flower": {"edge", "broker", "results"},
+        "otel-collector": {"telemetry"},
+        "jaeger": {"telemetry", "edge"},
+        "prometheus": {"telemetry", "edge"},
+    }
+    for name, service in services.items():
+        if name in one_shots(services) - {"migrate"}:
+            assert service["network_mode"] == "none", name
+            continue
+        assert set(service["networks"]) == expected[name], name
+    # Only services on edge publish ports.
+    for name, service in services.items():
+        if service.get("ports"):
+            assert "edge" in service["networks"], name
+    assert "database" not in services["worker-b"]["networks"]
+
+
+def test_flower_gets_only_the_variables_it_needs(services: dict[str, dict[str, Any]]) -> None:
+    assert set(environment(services["flower"])) == {
+        "CELERY_BROKER_URL",
+        "CELERY_RESULT_BACKEND",
+        "FLOWER_BASIC_AUTH",
+        "DJANGO_SETTINGS_MODULE",
+    }
+    assert environment(services["flower"])["DJANGO_SETTINGS_MODULE"] == ""
+    assert "-A" not in services["flower"]["command"]
+
+
+def test_each_system_uses_its_own_redis_user_and_the_default_user_is_cut_down(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    expected = {"web": "system_a", "worker-a": "system_a", "worker-b": "system_b"}
+    expected |= {"flower": "flower", "beat": "system_a", "migrate": "system_a"}
+    for name, user in expected.items():
+        url = environment(services[name])["CELERY_RESULT_BACKEND"]
+        assert re.fullmatch(rf"redis://{user}:\$\{{REDIS_[A-Z_]+:\?[^}}]*\}}@redis:6379/0", url), (
+            url
+        )
+    assert services["redis"]["command"][-2:] == ["--aclfile", "/etc/redis/acl/users.acl"]
+    assert services["redis"]["depends_on"] == {
+        "redis-acl": {"condition": "service_completed_successfully"}
+    }

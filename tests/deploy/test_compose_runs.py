@@ -37,6 +37,7 @@ from harness.deploy import (
 )
 from harness.ports import free_port
 from harness.processes import A_BIN, B_BIN, SYSTEM_A, ManagedProcess
+from harness.redis_acl import ThrowawayRedisUsers, throwaway_redis_users
 from harness.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -64,6 +65,10 @@ def interpolate(value: str, dotenv: Mapping[str, str]) -> str:
         assert dotenv.get(name), f"{name} is required and missing from .env"
         return dotenv[name]
 
+    def optional(match: re.Match[str]) -> str:
+        return dotenv.get(match.group(1)) or match.group(2)
+
+    value = re.sub(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*):-([^}]*)\}", optional, value)
     value = re.sub(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?\?[^}]*)?\}", variable, value)
     return value.replace("$$", "$")
 
@@ -73,6 +78,7 @@ class LocalHosts:
     """Where the compose hosts, users and paths are on this machine, for this run only."""
 
     broker: ThrowawayBroker
+    redis: ThrowawayRedisUsers
     database: str
     run_dir: Path
     ports: dict[int, int]
@@ -90,7 +96,10 @@ class LocalHosts:
             return f"postgres://postgres@127.0.0.1:5432/{self.database}"
         if parts.scheme == "redis":
             assert parts.hostname == "redis"
-            return urlunsplit(parts._replace(netloc=f"127.0.0.1:{parts.port or 6379}"))
+            # Compose's Redis users are the throwaway ones on the local Redis.
+            user = self.redis.prefix + (parts.username or "")
+            netloc = f"{user}:{parts.password}@127.0.0.1:{parts.port or 6379}"
+            return urlunsplit(parts._replace(netloc=netloc))
         return value
 
     def text(self, value: str) -> str:
@@ -189,7 +198,7 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory, throwaway_database: str) -> Iterator[Stack]:
     run_dir = tmp_path_factory.mktemp("compose")
     (run_dir / "storage").mkdir()
-    with throwaway_broker_users() as broker:
+    with throwaway_broker_users() as broker, throwaway_redis_users() as redis:
         # .env, as `make env` would write it; the broker passwords are the throwaway users'.
         dotenv = {
             "RABBITMQ_SYSTEM_A_PASSWORD": broker.user("system_a")[1],
@@ -199,9 +208,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory, throwaway_database: str) -> 
             "POSTGRES_PASSWORD": secrets.token_hex(8),
             "DJANGO_SECRET_KEY": secrets.token_hex(32),
             "FLOWER_PASSWORD": secrets.token_hex(8),
+            "REDIS_SYSTEM_A_PASSWORD": redis.user("system_a")[1],
+            "REDIS_SYSTEM_B_PASSWORD": redis.user("system_b")[1],
+            "REDIS_FLOWER_PASSWORD": redis.user("flower")[1],
+            # The demo over plain HTTP, as .env.example describes it.
+            "DJANGO_HTTPS": "false",
         }
         hosts = LocalHosts(
             broker=broker,
+            redis=redis,
             database=throwaway_database,
             run_dir=run_dir,
             ports={8000: free_port(), 5555: free_port()},

@@ -15,7 +15,8 @@ def log_events(text: str, event: str | None = None, **fields: Any) -> list[dict[
         line
         for line in _json_lines(text)
         if (event is None or line.get("event") == event)
-        and all(line.get(name) == value for name, value in fields.items())
+        # Compared as text: a file id is a number in A and a string in B's payload.
+        and all(str(line.get(name)) == str(value) for name, value in fields.items())
     ]
 
 

@@ -16,6 +16,18 @@ class UploadTooLarge(exceptions.APIException):
     default_code = "file_too_large"
 
 
+class UploadQuotaExceeded(exceptions.APIException):
+    """Over a per-user limit (files/uploads.py): 429 for files in flight, 413 for storage."""
+
+    status_code: int = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "You are over your upload limit."
+    default_code = "upload_limit"
+
+    def __init__(self, detail: str, *, status_code: int) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+
+
 class UploadRefused(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_detail = "The file was refused."

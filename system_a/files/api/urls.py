@@ -1,15 +1,15 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from files.api import views
 from files.api.docs import ApiDocs, api_docs_asset
 from files.api.errors import api_not_found
+from files.api.tokens import TokenObtain
 
 app_name = "api"
 
 urlpatterns = [
-    path("token/", obtain_auth_token, name="token"),
+    path("token/", TokenObtain.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", ApiDocs.as_view(), name="docs"),
     re_path(

@@ -25,6 +25,7 @@ from files.api.errors import (
     NotDeletable,
     NotRetryable,
     RetryWillNotHelp,
+    UploadQuotaExceeded,
     UploadRefused,
     UploadTooLarge,
 )
@@ -32,7 +33,12 @@ from files.api.serializers import FileDetailSerializer, FileSerializer, UploadSe
 from files.downloads import file_output_response
 from files.http import owned_file
 from files.models import File
-from files.uploads import upload_body_too_large, upload_limit_message
+from files.uploads import (
+    upload_body_too_large,
+    upload_declared_bytes,
+    upload_limit_message,
+    upload_quota_exceeded,
+)
 
 ERROR = OpenApiResponse(
     response={
@@ -84,17 +90,29 @@ class FileListCreate(generics.ListAPIView):  # type: ignore[type-arg]
         description="Stores the file and sends it to System B once stored; poll its detail "
         "to follow it. Refused before anything is stored when it is empty or over the limit.",
         request={"multipart/form-data": UploadSerializer},
-        responses={201: FileSerializer, 400: ERROR, 401: ERROR, 413: ERROR},
+        responses={201: FileSerializer, 400: ERROR, 401: ERROR, 413: ERROR, 429: ERROR},
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Checked from the headers, before the body is parsed (and spooled to disk).
         if upload_body_too_large(request._request):
             raise UploadTooLarge(upload_limit_message())
+        quota = upload_quota_exceeded(
+            owner=request_owner(request.user),
+            incoming_bytes=upload_declared_bytes(request._request),
+        )
+        if quota is not None:
+            raise UploadQuotaExceeded(quota.message, status_code=quota.status)
         upload_serializer = UploadSerializer(data=request.data)
         upload_serializer.is_valid(raise_exception=True)
         upload: UploadedFile = upload_serializer.validated_data["file"]
         if (upload.size or 0) > settings.MAX_UPLOAD_BYTES:
             raise UploadTooLarge(upload_limit_message(upload.size))
+        # Again with the exact size, now that it is known.
+        quota = upload_quota_exceeded(
+            owner=request_owner(request.user), incoming_bytes=upload.size or 0
+        )
+        if quota is not None:
+            raise UploadQuotaExceeded(quota.message, status_code=quota.status)
         try:
             file = services.file_create(upload=upload, owner=request_owner(request.user))
         except services.UploadRejected as exc:

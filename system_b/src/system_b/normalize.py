@@ -17,12 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from shared_schema.keys import OUTPUT_PREFIX, OUTPUT_SUFFIX, output_key_of
 from shared_schema.payloads import FileFormat
 from system_b.storage import storage_resolve, storage_root_resolve, storage_write_atomic
 
-OUTPUT_PREFIX = "outputs"
 OUTPUT_FORMAT = FileFormat.CSV
-_SUFFIX = ".normalized.csv"
 _MAX_KEY = 1024
 
 
@@ -35,10 +34,10 @@ def output_key_for(*, root: Path, key: str, path: Path | None = None) -> str:
     """
     path = path or storage_resolve(root=root, key=key)
     relative = path.relative_to(storage_root_resolve(root))
-    output = f"{OUTPUT_PREFIX}/{PurePosixPath(*relative.parts)}{_SUFFIX}"
+    output = output_key_of(str(PurePosixPath(*relative.parts)))
     if len(output) > _MAX_KEY:
         digest = hashlib.sha256(str(relative).encode()).hexdigest()
-        output = f"{OUTPUT_PREFIX}/{digest}{_SUFFIX}"
+        output = f"{OUTPUT_PREFIX}/{digest}{OUTPUT_SUFFIX}"
     return output
 
 

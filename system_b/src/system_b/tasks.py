@@ -104,7 +104,12 @@ def process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
 
 def _process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
     request = request_parse(payload)
-    logger.info("Processing file %s (%s)", request.file_id, request.storage_key)
+    logger.info(
+        "Processing file %s (%s)",
+        request.file_id,
+        request.storage_key,
+        extra={"event": "file.processing"},
+    )
 
     def publish(progress: ProcessingProgress) -> None:
         self.update_state(state=PROGRESS_STATE, meta=progress.model_dump(mode="json"))

@@ -22,8 +22,10 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("The demo user is for demos: set DJANGO_DEBUG=true to create it.")
         user, created = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
-        user.set_password(DEMO_PASSWORD)
-        user.save()
+        # Only when it differs: a new password revokes the user's API tokens (files/api/tokens.py).
+        if not user.check_password(DEMO_PASSWORD):
+            user.set_password(DEMO_PASSWORD)
+            user.save()
         token, _ = Token.objects.get_or_create(user=user)
         self.stdout.write(
             f"{'Created' if created else 'Reset'} the demo user: "
