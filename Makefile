@@ -54,8 +54,16 @@ tests/.venv/.synced: tests/requirements.lock tests/pyproject.toml system_a/pypro
 	$(UV) pip install --quiet --python $(T_PY) --no-deps -e shared_schema
 	touch $@
 
+# System C, a third caller of B that lives in the test suite (tests/system_c): its own
+# environment, from B's lock (the same Celery), with the contract's wire layer.
+tests/system_c/.venv/.synced: system_b/requirements.lock tests/system_c/pyproject.toml shared_schema/pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) tests/system_c/.venv
+	$(UV) pip sync --quiet --python tests/system_c/.venv/bin/python --require-hashes system_b/requirements.lock
+	$(UV) pip install --quiet --python tests/system_c/.venv/bin/python --no-deps -e shared_schema -e tests/system_c
+	touch $@
+
 .PHONY: setup
-setup: system_a/.venv/.synced system_b/.venv/.synced tests/.venv/.synced ## Create the systems' and the tests' environments from their lock files
+setup: system_a/.venv/.synced system_b/.venv/.synced tests/.venv/.synced tests/system_c/.venv/.synced ## Create the systems' and the tests' environments from their lock files
 
 .PHONY: lock
 lock: | $(UV) ## Re-resolve the lock files after changing a pyproject.toml or the build backend
@@ -101,6 +109,7 @@ lint: setup ## ruff and mypy over every package
 	cd system_a && .venv/bin/python -m mypy
 	cd system_b && .venv/bin/python -m mypy
 	cd shared_schema && ../system_b/.venv/bin/python -m mypy
+	cd tests/system_c && ../../system_b/.venv/bin/python -m mypy
 
 .PHONY: format
 format: setup ## Apply ruff's fixes and formatting

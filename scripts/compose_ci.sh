@@ -107,7 +107,9 @@ install_tools() {
 
 # --- 2. The engine, and putting the machine back ---------------------------------------------
 
-BEFORE=$WORK/before
+# Kept with the store, not the clone: a run killed before its clean-up (a session ended under it)
+# is cleaned up after by the next one, which may be CI's in a fresh clone.
+BEFORE=$STATE/machine-before
 record_machine() {
   mkdir -p "$BEFORE"
   iptables -S >"$BEFORE/filter"
@@ -136,6 +138,17 @@ restore_iptables() {  # delete the rules, then the chains, that were not there b
   done
 }
 
+stop_dockerd() {
+  local pid=$1
+  kill -TERM "$pid"
+  local deadline=$((SECONDS + 60))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "dockerd did not stop in 60s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+}
+
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
@@ -154,21 +167,22 @@ cleanup() {
     # Layers no run has made for a month. Untagged images are also the build cache (the build
     # stage of each Dockerfile): pruning them all would rebuild every layer next run.
     docker image prune -f --filter until=720h >>"$WORK/cleanup.log" 2>&1 || true
-    kill -TERM "$pid"
-    local deadline=$((SECONDS + 60))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.5; done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "dockerd did not stop in 60s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
+    stop_dockerd "$pid"
   fi
+  restore_machine
+  log "clean (exit $status)"
+  exit "$status"
+}
+
+restore_machine() {  # everything but the engine's own contents, back as BEFORE recorded it
+  local pid
   # dockerd's own containerd, if it outlived dockerd.
   if [[ -s $RUN_DIR/exec/containerd/containerd.pid ]]; then
     pid=$(cat "$RUN_DIR/exec/containerd/containerd.pid")
     kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null || true
   fi
   # Mounts left by a killed engine (overlays, network namespaces), deepest first.
-  findmnt -rno TARGET | grep -E "^($RUN_DIR|$STATE/docker)/" | sort -r |
+  findmnt -rno TARGET | grep -E "^($RUN_DIR|$STATE/docker)(/|$)" | sort -r |
     xargs -r -n1 umount -l 2>/dev/null || true
   restore_iptables
   if [[ -s $BEFORE/links ]]; then
@@ -181,8 +195,6 @@ cleanup() {
     sysctl -qw "net.ipv4.ip_forward=$(cat "$BEFORE/ip_forward")"
   fi
   rm -rf "$RUN_DIR" "$BEFORE"
-  log "clean (exit $status)"
-  exit "$status"
 }
 
 start_dockerd() {
@@ -319,8 +331,10 @@ EOF
 # --- Main -------------------------------------------------------------------------------------
 
 install_tools
-if pid=$(dockerd_pid) && kill -0 "$pid" 2>/dev/null; then
-  die "a dockerd from an earlier run is still running (pid $pid)"
+if [[ -d $BEFORE ]]; then
+  log "an earlier run did not clean up (killed?): cleaning up after it"
+  if pid=$(dockerd_pid) && kill -0 "$pid" 2>/dev/null; then stop_dockerd "$pid"; fi
+  restore_machine
 fi
 record_machine
 trap cleanup EXIT

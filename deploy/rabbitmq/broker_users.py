@@ -6,6 +6,12 @@ Two ways to apply the same rules, standard library only (it runs in a bare Pytho
                                              at boot); passwords come from the environment
     python broker_users.py apply             create or update the vhost and users on the local
                                              node with rabbitmqctl; idempotent (make broker-users)
+    python broker_users.py remove            delete those users (and, with --vhost, that vhost)
+
+Options, before the command: ``--rules FILE`` applies another rules file of the same shape
+(another system's users: docs/adding-a-system.md); its ``@name`` lists come from this
+directory's permissions.json unless it defines its own. ``--vhost NAME`` and ``--prefix P``
+apply the rules to another vhost and to users named ``P<name>`` (tests use both).
 
 Every password is read from the variable the user's ``password_env`` names; none has a default.
 Definitions carry salted SHA-256 hashes, never the passwords:
@@ -57,13 +63,19 @@ def permission_regex(fragments: Sequence[str], shared: Mapping[str, Sequence[str
     return "^(" + "|".join(expanded) + ")$"
 
 
+SHARED_LISTS = ("celery_plumbing", "delayed_delivery")
+
+
 def rules_load(
     path: Path = RULES_PATH, *, prefix: str = "", vhost: str | None = None
 ) -> BrokerRules:
     """The rules; ``prefix`` renames every user and ``vhost`` replaces the vhost (tests use both
-    to apply the very same permissions to throwaway users on a throwaway vhost)."""
+    to apply the very same permissions to throwaway users on a throwaway vhost). A rules file
+    other than permissions.json takes the shared ``@name`` lists, and the vhost, from it unless
+    it sets its own."""
     raw: dict[str, Any] = json.loads(path.read_text())
-    shared = {name: raw[name] for name in ("celery_plumbing", "delayed_delivery")}
+    base: dict[str, Any] = raw if path == RULES_PATH else json.loads(RULES_PATH.read_text())
+    shared = {name: raw.get(name, base[name]) for name in SHARED_LISTS}
     users = tuple(
         BrokerUser(
             name=prefix + name,
@@ -75,7 +87,7 @@ def rules_load(
         )
         for name, spec in raw["users"].items()
     )
-    return BrokerRules(vhost=vhost or raw["vhost"], users=users)
+    return BrokerRules(vhost=vhost or raw.get("vhost", base["vhost"]), users=users)
 
 
 def passwords_from_env(rules: BrokerRules, env: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -147,25 +159,37 @@ def rules_apply(rules: BrokerRules, passwords: Mapping[str, str]) -> None:
         )
 
 
-def rules_remove(rules: BrokerRules) -> None:
-    """Delete the users and the vhost (with every queue in it). For throwaway rules only."""
+def rules_remove(rules: BrokerRules, *, vhost_too: bool = True) -> None:
+    """Delete the users and, unless ``vhost_too`` is false, the vhost (with every queue in it).
+    For throwaway rules, or a system taken off the broker."""
     existing = _names(rabbitmqctl("list_users"))
     for user in rules.users:
         if user.name in existing:
             rabbitmqctl("delete_user", user.name)
-    if rules.vhost in _names(rabbitmqctl("list_vhosts", "name")):
+    if vhost_too and rules.vhost in _names(rabbitmqctl("list_vhosts", "name")):
         rabbitmqctl("delete_vhost", rules.vhost)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rules", type=Path, default=RULES_PATH, help="the rules file")
+    parser.add_argument("--vhost", help="apply to this vhost instead of the rules' own")
+    parser.add_argument("--prefix", default="", help="prefix every user's name with this")
     commands = parser.add_subparsers(dest="command", required=True)
     write = commands.add_parser("definitions", help="write a definitions file for RabbitMQ")
     write.add_argument("out", type=Path)
     commands.add_parser("apply", help="apply the rules to the local node with rabbitmqctl")
+    remove = commands.add_parser("remove", help="delete the rules' users from the local node")
+    remove.add_argument(
+        "--with-vhost", action="store_true", help="delete the vhost too, with every queue in it"
+    )
     args = parser.parse_args(argv)
 
-    rules = rules_load()
+    rules = rules_load(args.rules, prefix=args.prefix, vhost=args.vhost)
+    if args.command == "remove":
+        rules_remove(rules, vhost_too=args.with_vhost)
+        print(f"vhost {rules.vhost}: users {[u.name for u in rules.users]} removed")
+        return
     passwords = passwords_from_env(rules)
     if args.command == "definitions":
         args.out.parent.mkdir(parents=True, exist_ok=True)

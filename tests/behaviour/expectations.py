@@ -38,6 +38,18 @@ EXPECTED: dict[str, dict[str, str]] = {
     "12b": {"5.0": "caller gets celery.exceptions.RemoteOnlyError (contract class: no)"},
     "13a": {"5.0": "errback x1, args=['<failed id>']; next step x0"},
     "13b": {"5.0": "errback x1, args=['<body id>']; body x0"},
+    # 14. A callback to a queue the remote worker does not know: declared on the spot as a
+    # classic queue on a direct exchange; a refused publish replaces the task's stored outcome.
+    "14a": {
+        "5.0": "remote's declare: PRECONDITION_FAILED; link x0; backend has FAILURE "
+        "PreconditionFailed"
+    },
+    "14b": {
+        "5.0": "remote created the queue; errback waiting there x1; backend has FAILURE "
+        "SharedFailure"
+    },
+    # 15. One control exchange (celery.pidbox) for every worker on the vhost, by default.
+    "15": {"5.0": "remote answers the caller's ping: yes; applies the caller's rate_limit: yes"},
 }
 
 

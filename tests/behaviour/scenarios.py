@@ -6,11 +6,12 @@ are written ``xN``: "errback x2" means the errback task ran twice. "<failed id>"
 remote task's own id wherever it appears in what a callback received.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from celery import chain, chord
+from kombu import Exchange, Queue
 
 from behaviour.lab import (
     QUIET_WINDOW_S,
@@ -513,4 +514,92 @@ def chord_with_errback(lab: Lab, tag: str) -> Observation:
         f"errback x{len(ran)}, args={received}; body x{runs(events, 'caller.chord_body')}",
         # Racy: the remote worker stores the ChordError just after it publishes the errback.
         detail=f"the errback read {observed(events).get('exc_type')} for the body id",
+    )
+
+
+# --- 14. callbacks to a queue the remote worker does not know ------------------------------
+
+
+def stored_outcome(lab: Lab, rid: str) -> str:
+    result = lab.app.AsyncResult(rid)
+    lab.wait_for(result.ready, "the remote task's stored outcome", rid)
+    if result.failed():
+        return f"{result.state} {type(result.result).__name__}"
+    return f"{result.state} {result.result!r}"
+
+
+@scenario("14a", "success link to a caller's quorum queue unknown to the remote worker")
+def link_to_unknown_quorum_queue(lab: Lab, tag: str) -> Observation:
+    """The caller owns its queue as a quorum queue on a topic exchange named like it (as
+    crosslink's systems declare theirs). The remote worker does not know it, so Celery's
+    Queues.new_missing declares it on the spot as a classic queue on a *direct* exchange:
+    PRECONDITION_FAILED. The failed publish escapes the trace and is stored as the task's
+    result ('Exception raised outside body'), replacing its real SUCCESS."""
+    queue = f"{caller_queue('14a')}-quorum"
+    with lab.app.connection_for_write() as connection:
+        Queue(
+            queue,
+            Exchange(queue, "topic", durable=True),
+            routing_key=queue,
+            durable=True,
+            queue_arguments={"x-queue-type": "quorum"},
+        )(connection.default_channel).declare()
+    rid = f"{tag}-remote"
+    link = lab.sig("caller.on_success", queue=queue, tag=tag)
+    lab.send("remote.add", 2, 3, scenario="14a", task_id=rid, link=link)
+    stored = stored_outcome(lab, rid)
+    refused = [line for line in lab.remote_log() if "PRECONDITION_FAILED" in line and queue in line]
+    events = settle(lab, tag, "14a")
+    declare = "PRECONDITION_FAILED" if refused else "no error logged"
+    return Observation(
+        f"remote's declare: {declare}; link x{runs(events, 'caller.on_success')}; "
+        f"backend has {stored}",
+        detail=refused[0] if refused else "",
+    )
+
+
+@scenario("14b", "errback to a queue nobody declared")
+def errback_to_missing_queue(lab: Lab, tag: str) -> Observation:
+    """An errback routed to a queue that does not exist. The remote worker (with a user allowed
+    to) creates it, as a classic queue on a direct exchange, and parks the errback there, where
+    no caller listens; the stored failure is the task's own. Under least privilege the declare
+    is ACCESS_REFUSED instead, and the refusal replaces the stored failure as in 14a."""
+    queue = f"{caller_queue('14b')}-{tag}"
+    rid = f"{tag}-remote"
+    errback = lab.sig("caller.on_error", queue=queue, tag=tag)
+    lab.send("remote.fail", "boom", scenario="14b", task_id=rid, link_error=errback)
+    stored = stored_outcome(lab, rid)
+
+    def waiting() -> int:
+        with lab.app.connection_for_write() as connection:
+            try:
+                return int(connection.default_channel.queue_declare(queue, passive=True)[1])
+            except Exception:  # noqa: BLE001 - not there (yet): the channel is closed with it
+                return 0
+
+    lab.wait_for(waiting, f"the errback to be parked in {queue}", tag)
+    return Observation(
+        f"remote created the queue; errback waiting there x{waiting()}; backend has {stored}"
+    )
+
+
+# --- 15. remote control across systems ------------------------------------------------------
+
+
+@scenario("15", "remote control from the caller's app to the remote worker")
+def remote_control_across_systems(lab: Lab, tag: str) -> Observation:
+    """Every worker on a vhost listens on the same control exchange (celery.pidbox) unless
+    control_exchange says otherwise, so the caller's app inspects and rate-limits the remote
+    worker as if it were its own (and could shut it down the same way)."""
+    pings = lab.app.control.inspect(timeout=2).ping() or {}
+    limits = lab.app.control.rate_limit("remote.add", "1000/s", reply=True, timeout=2) or []
+    accepted = [node for reply in limits for node, answer in reply.items() if "ok" in answer]
+
+    def answered(nodes: Iterable[str]) -> str:
+        return "yes" if any(node.startswith("remote-") for node in nodes) else "no"
+
+    return Observation(
+        f"remote answers the caller's ping: {answered(pings)}; "
+        f"applies the caller's rate_limit: {answered(accepted)}",
+        detail=f"ping: {sorted(pings)}",
     )

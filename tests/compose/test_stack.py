@@ -265,9 +265,13 @@ def test_a_file_in_flight_when_worker_b_is_broken_ends_in_success(
     file_id = api.upload(f"in-flight-{uuid.uuid4().hex[:6]}.csv", in_flight_csv())["id"]
     wait_running_in_b(compose, api, file_id)
     compose.run(*break_worker_b)
-    assert api.file(file_id)["status"] == "PROCESSING", "finished before B was broken"
-    # A killed container stays down (Docker counts `kill` as stopping it by hand): the operator
-    # brings it back; whichever worker-b runs next takes the file again.
+    if break_worker_b[0] == "kill":
+        assert api.file(file_id)["status"] == "PROCESSING", "finished before B was killed"
+    # (A restart's SIGTERM is Celery's warm shutdown: B may finish the file before it stops,
+    # within compose's 10 s; or it is killed then, and the file is taken again.)
+    # A killed container stays down (its restart policy does not apply to `kill`: seen here, it
+    # was still exited after 10 s), so the operator brings it back; whichever worker-b runs next
+    # takes the file again, B's unacknowledged message having gone back to its queue.
     compose.up("worker-b")
     file = api.finished(compose, file_id)
     assert file["status"] == "SUCCESS", file

@@ -21,8 +21,10 @@ from harness.waiting import wait_for
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM_A = REPO / "system_a"
 SYSTEM_B = REPO / "system_b"
+SYSTEM_C = REPO / "tests" / "system_c"
 A_BIN = SYSTEM_A / ".venv" / "bin"
 B_BIN = SYSTEM_B / ".venv" / "bin"
+C_BIN = SYSTEM_C / ".venv" / "bin"
 TESTS_BIN = REPO / "tests" / ".venv" / "bin"
 """The cross-system tests' own environment (tests/pyproject.toml): the test tools live here."""
 
@@ -135,15 +137,18 @@ def celery_worker(
     pool: str = "prefork",
     extra: Sequence[str] = (),
 ) -> ManagedProcess:
-    """A Celery worker of ``system`` ("a" or "b"), from that system's own environment.
+    """A Celery worker of ``system`` ("a", "b", or the test suite's third caller "c"), from
+    that system's own environment.
 
-    B's worker runs from a scratch directory, so nothing of the repository (System A included)
-    is importable except what B's environment installed.
+    B's and C's workers run from a scratch directory, so nothing of the repository (System A
+    included) is importable except what their environment installed.
     """
     if system == "a":
         binary, cwd, default_app = A_BIN / "celery", SYSTEM_A, "config"
     elif system == "b":
         binary, cwd, default_app = B_BIN / "celery", log_dir, "system_b.celery_app"
+    elif system == "c":
+        binary, cwd, default_app = C_BIN / "celery", log_dir, "system_c.celery_app"
     else:
         raise ValueError(f"unknown system {system!r}")
     name = f"{system}-{uuid.uuid4().hex[:8]}"

@@ -2,22 +2,26 @@
 a callback it cannot publish never replaces the task's real outcome.
 
 On a fresh vhost B starts first, alone: A's callback queue does not exist yet (as when
-`make demo` or compose starts B before A). Files sent then are processed; B's callbacks to the
-missing queue fail loudly in B's log, and the result backend keeps each task's true outcome
+`make demo` or compose starts B before A). B must start all the same. Files whose callback
+queue is gone by the time B runs them (deleted after the send) are processed; B's callbacks to
+the missing queue fail loudly in B's log, and the result backend keeps each task's true outcome
 (stock Celery 5.7 stored the publish error instead, "Exception raised outside body"). Once A
 starts, A's sweeper applies those outcomes, and new files round-trip through the callbacks.
 """
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from amqp.exceptions import NotFound
 from celery import current_app
 from celery.result import AsyncResult
 from django.conf import settings
 from django.utils import timezone
+from kombu import Connection
 
 from config.testing import celery_broker
 from files import sweeper
@@ -28,6 +32,9 @@ from harness.rabbitmq import throwaway_vhost
 from harness.waiting import wait_for
 from shared_schema.errors import InconsistentRows
 from shared_schema.names import QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
+from shared_schema.payloads import ProcessingRequest
+from shared_schema.queues import SYSTEM_A_QUEUE, SYSTEM_B_QUEUE
+from shared_schema.wire import processing_send, queue_from_spec
 
 pytestmark = pytest.mark.integration
 
@@ -55,20 +62,32 @@ def stored(task_id: str) -> Any:
     return result if result.state in ("SUCCESS", "FAILURE") else None
 
 
-def test_b_started_before_as_queue_exists_keeps_every_outcome_and_a_reconciles_them(
+def test_b_starts_before_any_callers_queue_keeps_every_outcome_and_a_reconciles_them(
     fresh: tuple[dict[str, str], Path], transactional_db: None
 ) -> None:
     env, logs = fresh
     running: list[ManagedProcess] = []
     try:
-        b = started(
+        first_b = started(
             celery_worker(system="b", env=env, log_dir=logs, queues=QUEUE_SYSTEM_B), running
         )
-        good = upload("good.csv", GOOD_CSV)
-        broken = upload("broken.csv", BROKEN_CSV)
+        assert first_b.alive()  # started, though no caller's queue exists on this vhost
+        first_b.stop()
+
+        # A's queue exists when the files are sent (the toolkit checks it), and is gone
+        # before B runs them.
+        with Connection(env["CELERY_BROKER_URL"]) as connection:
+            a_queue = queue_from_spec(SYSTEM_A_QUEUE)(connection.default_channel)
+            a_queue.declare()
+            good = upload("good.csv", GOOD_CSV)
+            broken = upload("broken.csv", BROKEN_CSV)
+            a_queue.delete()
         for file in (good, broken):
             file.refresh_from_db()
             assert file.status == File.Status.PROCESSING
+        b = started(
+            celery_worker(system="b", env=env, log_dir=logs, queues=QUEUE_SYSTEM_B), running
+        )
 
         # The true outcomes, not the callbacks' publish errors.
         outcomes = {
@@ -85,13 +104,24 @@ def test_b_started_before_as_queue_exists_keeps_every_outcome_and_a_reconciles_t
         assert outcomes[broken.pk].state == "FAILURE"
         assert isinstance(outcomes[broken.pk].result, InconsistentRows)
 
-        # Loud: one CRITICAL line per lost callback, naming the task and the missing queue.
+        # Loud: one CRITICAL line per lost callback, naming the task and the missing queue. (An
+        # errback is published after the failure is stored: wait for its line too.)
         for file, kind in ((good, "link"), (broken, "link_error")):
-            lines = [line for line in b.log().splitlines() if file.task_id in line]
-            lost = [line for line in lines if "Could not publish the" in line]
-            assert lost, "\n".join(lines)
+            lost = wait_for(
+                lambda task_id=file.task_id: [
+                    line
+                    for line in b.log().splitlines()
+                    if task_id in line and "Could not publish the" in line
+                ],
+                timeout=OUTCOME_TIMEOUT_S,
+                what=f"B to log the lost {kind} callback of task {file.task_id}",
+                describe=b.tail,
+            )
             for said in ("CRITICAL", f"the {kind} callback", QUEUE_SYSTEM_A, "NOT_FOUND"):
                 assert said in lost[0]
+        # Still the true outcomes once the callbacks failed (stock Celery overwrote them here).
+        assert isinstance(stored(broken.task_id).result, InconsistentRows)
+        assert stored(good.task_id).state == "SUCCESS"
         assert "raised outside body" not in b.log()
         assert b.alive()
 
@@ -120,3 +150,26 @@ def test_b_started_before_as_queue_exists_keeps_every_outcome_and_a_reconciles_t
     finally:
         for process in reversed(running):
             process.stop()
+
+
+def test_a_caller_whose_own_queue_does_not_exist_yet_sends_nothing(
+    fresh: tuple[dict[str, str], Path],
+) -> None:
+    """The toolkit checks the reply queue before sending: a reply B could not publish would be
+    lost, so the caller keeps its work pending instead (A's file stays PENDING)."""
+    env, _ = fresh
+    request = ProcessingRequest(file_id="1", storage_key="uploads/x.csv")
+    noop = current_app.signature("system_c.unused")
+    with Connection(env["CELERY_BROKER_URL"]) as connection:
+        b_queue = queue_from_spec(SYSTEM_B_QUEUE)(connection.default_channel)
+        b_queue.declare()
+        with pytest.raises(NotFound, match=r"system_c\.callbacks"):
+            processing_send(
+                current_app,
+                request=request,
+                task_id=str(uuid.uuid4()),
+                reply_queue="system_c.callbacks",
+                link=noop,
+                link_error=noop,
+            )
+        assert b_queue.queue_declare(passive=True).message_count == 0

@@ -1,9 +1,10 @@
-"""The contract between System A and System B.
+"""The contract between System B and its callers (System A, or any other).
 
-Everything both sides must agree on lives here and nowhere else: task and queue names, the
-payload models that cross the wire, and the error codes and exception classes B raises and A
-reconstructs. This package imports neither Django nor Celery, so either side (or a third one)
-can depend on it without pulling in the other's framework.
+Everything B and a caller must agree on lives here and nowhere else: task and queue names, the
+payload models that cross the wire, and the error codes and exception classes B raises and the
+caller reconstructs. This package imports neither Django nor Celery, so any system can depend
+on it without pulling in another's framework; the wire layer every system shares
+(``shared_schema.wire``) needs the ``celery`` extra.
 """
 
 from shared_schema.errors import ERROR_HINTS, ErrorCode, ProcessingError, error_class_for

@@ -4,7 +4,7 @@ The classes live here, not in B, for a reason specific to Celery: a failed task'
 stored in the result backend as ``{"exc_type", "exc_module", "exc_message"}`` and rebuilt on the
 reader's side only if ``exc_module`` is already imported there
 (``celery.backends.base.Backend.exception_to_python``). An exception defined only in B arrives on
-A as a synthetic class with no code. Defined here, it arrives as itself.
+the caller as a synthetic class with no code. Defined here, it arrives as itself.
 
 Rebuilding calls ``cls(*exc.args)``, so every class takes exactly one positional argument, the
 message, and keeps its code as a class attribute.
@@ -28,8 +28,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_COLUMNS = "too_many_columns"
     INVALID_HEADER = "invalid_header"
     """A header cell is blank, or names a column another cell already names."""
-    # The request: a bug or a version mismatch between A and B; retrying will not help
-    # until an operator fixes it.
+    # The request: a bug or a version mismatch between the caller and B; retrying will not
+    # help until an operator fixes it.
     INVALID_REQUEST = "invalid_request"
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
     STORAGE_KEY_OUTSIDE_ROOT = "storage_key_outside_root"
@@ -40,9 +40,9 @@ class ErrorCode(StrEnum):
     WORKER_LOST = "worker_lost"
     """Set by B's dead-letter watcher: the worker running the file died on every delivery."""
     NO_OUTCOME = "no_outcome"
-    """Set by A: no result and no callback arrived before the deadline."""
+    """Set by the caller: no result and no callback arrived before its deadline."""
     INTERNAL_ERROR = "internal_error"
-    """Set by A: B failed with an exception that is not part of this contract."""
+    """Set by the caller: B failed with an exception that is not part of this contract."""
 
     @property
     def retry_helps(self) -> bool:
@@ -210,7 +210,8 @@ contract says once which failures are transient."""
 
 
 def error_class_for(code: ErrorCode) -> type[ProcessingError]:
-    """The exception class B raises for ``code`` (``ProcessingError`` for codes only A sets)."""
+    """The exception class B raises for ``code`` (``ProcessingError`` for codes only a caller
+    sets)."""
     for cls in ProcessingError.__subclasses__():
         if cls.code is code:
             return cls

@@ -48,11 +48,11 @@ class ColumnType(StrEnum):
 
 
 class ProcessingRequest(_Payload):
-    """What System A asks System B to process."""
+    """What a caller (System A, or any other) asks System B to process."""
 
     schema_version: int = SCHEMA_VERSION
     file_id: str = Field(
-        description="System A's reference for the file; opaque to B, used in logs."
+        description="The caller's reference for the file; opaque to B, used in logs."
     )
     storage_key: StorageKey
     original_name: str | None = Field(default=None, max_length=255)

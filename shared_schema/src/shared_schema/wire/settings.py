@@ -52,6 +52,11 @@ def common_settings(*, queue: QueueSpec, task_events: bool = False) -> dict[str,
         # Events for a monitor (Flower, `celery events`), off unless one runs: each is a
         # confirmed publish. https://docs.celeryq.dev/en/stable/userguide/monitoring.html#events
         "worker_send_task_events": task_events,
+        # Remote control (Celery's pidbox) on the system's own control exchange, named for its
+        # prefix (system_a -> system_a.pidbox), which only its own user may publish to: no
+        # system can shut down, cancel, rate-limit, revoke on or inspect another's workers
+        # (shared_schema.wire.control).
+        "control_exchange": queue.name.split(".", 1)[0],
         # No "task-sent" event on every send: one more confirmed publish, and a monitor already
         # learns of each task from the receiving worker's own events.
         "task_send_sent_event": False,

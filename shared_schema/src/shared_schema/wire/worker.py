@@ -10,6 +10,7 @@ from celery.worker.consumer import Consumer as CeleryConsumer
 from kombu import Queue
 from kombu.message import Message
 
+import shared_schema.wire.control  # noqa: F401 - registers the masked `conf` command
 from shared_schema.errors import InvalidRequest
 from shared_schema.queues import dead_letter_queue
 from shared_schema.wire.queues import queue_from_spec
@@ -55,7 +56,18 @@ class Consumer(CeleryConsumer):
     other than JSON) also record a failure for the task id in the result backend, so the caller
     reconciling from the backend can fail its work with a reason instead of waiting for its
     deadline. Set it with ``worker_consumer`` (``common_settings`` does).
+
+    Its remote control obeys only commands its own system's control exchange delivered
+    (``shared_schema.wire.control.OwnControl``).
     """
+
+    class Blueprint(CeleryConsumer.Blueprint):  # type: ignore[misc,valid-type]
+        default_steps = [
+            "shared_schema.wire.control:OwnControl"
+            if step == "celery.worker.consumer.control:Control"
+            else step
+            for step in CeleryConsumer.Blueprint.default_steps
+        ]
 
     def on_decode_error(self, message: Message, exc: Exception) -> None:
         logger.critical(
