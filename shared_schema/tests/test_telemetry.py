@@ -85,3 +85,19 @@ def test_tracing_is_off_unless_an_exporter_or_an_endpoint_is_named() -> None:
     assert not telemetry.tracing_requested(
         {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"}
     )
+
+
+def test_celerys_failure_lines_are_task_failed_events(captured: Capture) -> None:
+    from celery.app import trace as celery_trace
+
+    logger, out = captured("json")
+    context = {"id": "t-9", "name": "remote.processing", "description": "raised expected"}
+    logger.info(celery_trace.LOG_FAILURE.strip(), {**context, "exc": "InconsistentRows()"})
+    logger.info(celery_trace.LOG_SUCCESS.strip(), {**context, "runtime": 0.1, "return_value": 1})
+
+    failed, succeeded = (json.loads(line) for line in out.getvalue().splitlines())
+    assert (failed["event"], failed["celery_task_id"]) == ("task.failed", "t-9")
+    assert (succeeded["event"], succeeded["celery_task_name"]) == (
+        "task.succeeded",
+        "remote.processing",
+    )

@@ -31,6 +31,8 @@ CALLBACKS = {
     "system_a.file_processing_failed": "failed",
 }
 SWEEP_TASK = "system_a.file_sweep"
+APPLIED_OUTCOMES = ("succeeded", "failed", "retried")
+"""The values of files.services.Applied that end an attempt (the others leave it as it was)."""
 
 # Seconds: a round trip is at least a broker hop each way and B's processing; a callback's wait
 # in A's queue is milliseconds unless A's worker is behind or down.
@@ -56,7 +58,8 @@ class _Metrics:
 
         self.round_trip = Histogram(
             "crosslink_a_round_trip_seconds",
-            "From A sending an attempt to A applying its outcome, by outcome.",
+            "From A sending an attempt to A applying its outcome, by what it became "
+            "(succeeded, failed, retried: a new attempt after a failure of the run).",
             ["outcome"],
             buckets=ROUND_TRIP_BUCKETS,
         )
@@ -69,7 +72,7 @@ class _Metrics:
         self.callbacks = Counter(
             "crosslink_a_callbacks_total",
             "Callbacks run, by callback and whether they changed the file (applied=false: a "
-            "duplicate, a late callback of an earlier attempt, or a wire error).",
+            "duplicate, a late callback of an earlier attempt, or a wire error left waiting).",
             ["callback", "applied"],
         )
         self.sweeper_actions = Counter(
@@ -110,11 +113,13 @@ def _task_ended(
     callback = CALLBACKS.get(task.name)
     if callback is None or state != "SUCCESS":
         return
-    applied = retval is True
+    # A callback returns what applying the outcome did (files.services.Applied).
+    outcome = str(retval)
+    applied = outcome in APPLIED_OUTCOMES
     metrics.callbacks.labels(callback, "true" if applied else "false").inc()
     sent_at = fields.get(SENT_AT_HEADER)
     if applied and sent_at is not None:
-        metrics.round_trip.labels(callback).observe(max(0.0, time.time() - sent_at))
+        metrics.round_trip.labels(outcome).observe(max(0.0, time.time() - sent_at))
 
 
 # --- Tracing ------------------------------------------------------------------------------------

@@ -63,6 +63,8 @@ def log_context(**fields: Any) -> Iterator[None]:
 
 # Celery's own task log lines (celery.app.trace), named as events so a reader (or a test) can
 # find them without matching their wording.
+# LOG_INTERNAL_ERROR is the same text as LOG_FAILURE on the pinned Celery, so both are
+# "task.failed": the first name for a text wins.
 _CELERY_EVENTS = {
     "LOG_RECEIVED": "task.received",
     "LOG_SUCCESS": "task.succeeded",
@@ -83,10 +85,11 @@ def _celery_event(msg: object) -> str | None:
         except ImportError:  # a process without Celery
             _celery_messages = {}
         else:
-            _celery_messages = {
-                getattr(celery_trace, name): event for name, event in _CELERY_EVENTS.items()
-            }
-    return _celery_messages.get(msg) if isinstance(msg, str) else None
+            _celery_messages = {}
+            for name, event in _CELERY_EVENTS.items():
+                # Celery logs the format stripped (celery.app.trace.TraceInfo._log_error).
+                _celery_messages.setdefault(getattr(celery_trace, name).strip(), event)
+    return _celery_messages.get(msg.strip()) if isinstance(msg, str) else None
 
 
 def _current_celery_task() -> tuple[str | None, str | None]:
