@@ -10,7 +10,7 @@ from files.models import File
 from files.tasks import file_processing_failed
 from shared_schema.errors import ErrorCode, InconsistentRows
 
-from .test_services import a_result
+from .conftest import a_result
 
 MakeFile = Callable[..., File]
 StoreState = Callable[[str, Any], str]
@@ -23,8 +23,11 @@ def test_an_errback_that_finds_the_redelivered_runs_success_applies_the_success(
     # B could not publish the success link (broker gone): Celery recorded a wire error and sent
     # the errback, while the redelivered message ran again and stored SUCCESS before the
     # errback was read. The good file must not fail.
-    task_id = task_state("SUCCESS", a_result().model_dump(mode="json"))
+    from celery import current_app
+
+    task_id = task_state("STARTED", {})
     file = processing_file(task_id=task_id)
+    current_app.backend.store_result(task_id, a_result(file).model_dump(mode="json"), "SUCCESS")
 
     applied = file_processing_failed(task_id, file_id=file.pk, task_id=task_id)
 
