@@ -189,27 +189,38 @@ def test_a_file_uploaded_through_the_api_reaches_success_and_its_output_download
     assert b"ada" in api.download(file["id"])
 
 
-def test_flower_lists_both_systems_workers(compose: Compose) -> None:
+def test_flower_shows_both_systems_workers_and_controls_only_as(compose: Compose) -> None:
     base = compose.url("flower", 5555)
     password = compose.dotenv["FLOWER_PASSWORD"]
     auth = base64.b64encode(f"admin:{password}".encode()).decode()
 
-    def workers() -> set[str]:
+    def listed(query: str) -> set[str]:
         req = urllib.request.Request(
-            f"{base}/api/workers?refresh=1", headers={"Authorization": f"Basic {auth}"}
+            f"{base}/api/workers?{query}", headers={"Authorization": f"Basic {auth}"}
         )
         with urllib.request.urlopen(req, timeout=30) as response:
-            listed: dict[str, Any] = json.loads(response.read())
-        return {name.partition("@")[0] for name in listed}
+            found: dict[str, Any] = json.loads(response.read())
+        return {name.partition("@")[0] for name in found}
 
-    names = wait_for(
-        lambda: (found := workers()) >= {"a", "b"} and found,
+    # Both systems' workers, from the heartbeats every worker sends on the shared event exchange.
+    seen = wait_for(
+        lambda: (found := listed("status=1")) >= {"a", "b"} and found,
         timeout=60,
-        what="Flower to list A's and B's workers",
+        what="Flower to see A's and B's workers",
         interval=2,
         describe=compose.describe,
     )
-    assert {"a", "b"} <= names
+    assert {"a", "b"} <= seen
+    # Its remote control (inspect) goes out on A's control exchange: A's workers answer, B's
+    # listen on their own exchange only and never hear it.
+    answered = wait_for(
+        lambda: (found := listed("refresh=1")) >= {"a"} and found,
+        timeout=60,
+        what="A's workers to answer Flower's inspect",
+        interval=2,
+        describe=compose.describe,
+    )
+    assert "b" not in answered
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{base}/api/workers", timeout=30)
     assert refused.value.code == 401
