@@ -174,11 +174,13 @@ def test_app_services_use_only_the_environment_names_their_settings_read(
     shared = {"CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "CROSSLINK_STORAGE_ROOT"}
     assert shared <= a_names & b_names
     for name in A_SERVICES:
-        # Flower's empty DJANGO_SETTINGS_MODULE keeps Celery from loading A's settings.
+        # Flower's empty DJANGO_SETTINGS_MODULE keeps Celery from loading A's settings, and
+        # CROSSLINK_MONITOR_SYSTEM is read by its app, shared_schema.wire.monitor.
+        monitor = {"DJANGO_SETTINGS_MODULE", "CROSSLINK_MONITOR_SYSTEM"}
         extra = {
             k
             for k in environment(services[name])
-            if not k.startswith("FLOWER_") and k != "DJANGO_SETTINGS_MODULE"
+            if not k.startswith("FLOWER_") and k not in monitor
         }
         assert extra <= a_names, f"{name}: {extra - a_names}"
     for name in B_SERVICES:
@@ -298,9 +300,12 @@ def test_flower_gets_only_the_variables_it_needs(services: dict[str, dict[str, A
         "CELERY_RESULT_BACKEND",
         "FLOWER_BASIC_AUTH",
         "DJANGO_SETTINGS_MODULE",
+        "CROSSLINK_MONITOR_SYSTEM",
     }
     assert environment(services["flower"])["DJANGO_SETTINGS_MODULE"] == ""
-    assert "-A" not in services["flower"]["command"]
+    # The monitor's app, not A's (which would load Django and A's secrets); it controls A only.
+    assert services["flower"]["command"][:3] == ["celery", "-A", "shared_schema.wire.monitor"]
+    assert environment(services["flower"])["CROSSLINK_MONITOR_SYSTEM"] == "system_a"
 
 
 def test_each_system_uses_its_own_redis_user_and_the_default_user_is_cut_down(
