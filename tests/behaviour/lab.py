@@ -121,7 +121,9 @@ class Lab:
             )
             self.redis = redis.Redis.from_url(self.backend_url)
             self._stack.callback(self.redis.delete, self.events_key)
-            self.app = Celery("behaviour_driver", broker=self.vhost_url)
+            # Not the process's current app: under pytest the lab is a guest in a process whose
+            # other tests mean A's app by current_app (and this one's pools die with the lab).
+            self.app = Celery("behaviour_driver", broker=self.vhost_url, set_as_current=False)
             self.app.backend_cls = f"behaviour.lab:DriverBackend+{self.backend_url}"
             self.app.conf.update(
                 # CELERY_BROKER_URL in the environment wins over broker_url (make exports it);

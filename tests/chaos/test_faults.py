@@ -134,6 +134,10 @@ def test_rabbitmq_stopped_and_restarted_mid_batch(rig: Rig) -> None:
 
 
 def test_callbacks_wait_while_as_worker_is_down_then_apply(rig: Rig) -> None:
+    # A's worker has run (its queue exists) and is down. Started and stopped here, not assumed
+    # from an earlier test: on the session's fresh broker A's queue would not exist yet, and A
+    # sends nothing whose reply could not be delivered (shared_schema.wire.processing_send).
+    rig.start_a().stop()
     rig.start_b()
     rig.start_beat()
     expected = upload_batch(BATCH_FILES)

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 from amqp.exceptions import NotFound
-from celery import current_app
 from celery.result import AsyncResult
 from django.conf import settings
 from django.utils import timezone
 from kombu import Connection
 
+from config.celery import app as a_app
 from config.testing import celery_broker
 from files import sweeper
 from files.models import File
@@ -58,7 +58,7 @@ def started(process: ManagedProcess, stack: list[ManagedProcess]) -> ManagedProc
 
 
 def stored(task_id: str) -> Any:
-    result: AsyncResult[Any] = AsyncResult(task_id, app=current_app)
+    result: AsyncResult[Any] = AsyncResult(task_id, app=a_app)
     return result if result.state in ("SUCCESS", "FAILURE") else None
 
 
@@ -159,13 +159,15 @@ def test_a_caller_whose_own_queue_does_not_exist_yet_sends_nothing(
     lost, so the caller keeps its work pending instead (A's file stays PENDING)."""
     env, _ = fresh
     request = ProcessingRequest(file_id="1", storage_key="uploads/x.csv")
-    noop = current_app.signature("system_c.unused")
+    # A's app, which `fresh` points at the vhost: not current_app, whichever app was made
+    # current last in this process (the behaviour lab's driver, once, whose pools were closed).
+    noop = a_app.signature("system_c.unused")
     with Connection(env["CELERY_BROKER_URL"]) as connection:
         b_queue = queue_from_spec(SYSTEM_B_QUEUE)(connection.default_channel)
         b_queue.declare()
         with pytest.raises(NotFound, match=r"system_c\.callbacks"):
             processing_send(
-                current_app,
+                a_app,
                 request=request,
                 task_id=str(uuid.uuid4()),
                 reply_queue="system_c.callbacks",

@@ -6,10 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from celery import current_app
 from celery.signals import before_task_publish
 from django.utils import timezone
 
+from config.celery import app as a_app
 from harness.processes import ManagedProcess
 from harness.raw_messages import JSON, dead_letter_count, publish_raw, task_headers
 from harness.waiting import wait_for
@@ -62,7 +62,7 @@ def test_an_expired_sweep_is_dropped_by_as_worker_not_dead_lettered(
     before_task_publish.connect(record)  # after A's own receiver, so it sees what is sent
     try:
         # As beat sends it when A's worker was down longer than one interval.
-        result = current_app.send_task(
+        result = a_app.send_task(
             "system_a.file_sweep",
             queue=QUEUE_SYSTEM_A,
             expires=timezone.now() - timedelta(seconds=30),
