@@ -119,11 +119,19 @@ test-pythons: | $(UV) ## Unit tests again on each newer supported Python (OTHER_
 CHROMIUM := /usr/bin/chromium
 
 .PHONY: browser
-browser: ## Install Debian's Chromium for the browser test, if it is missing (needs root)
+browser: tests/browser/node_modules/.package-lock.json ## Install Debian's Chromium for the browser test, if it is missing (needs root), and axe-core
 	@if [ ! -x $(CHROMIUM) ]; then \
 		echo "Installing Chromium for the browser test"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
+
+# axe-core, the accessibility checker the browser tests inject into each page, from npm as
+# tests/browser/package-lock.json pins it (npm from Debian's archive if missing).
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; \
+	fi
+	cd tests/browser && npm ci --no-audit --no-fund
 
 .PHONY: test-integration
 test-integration: setup browser ## Contract, integration and browser tests: real workers, real services, real Chromium
@@ -153,8 +161,15 @@ chaos: setup ## Fault tests, 50 files per fault: one line per fault, then "files
 test-chaos: setup ## The fault tests with a smaller batch (CHAOS_TEST_FILES per fault), as `make test` runs them
 	CROSSLINK_CHAOS_FILES=$(CHAOS_TEST_FILES) $(A_PY) -m pytest tests/chaos -p no:cacheprovider $(PYTEST_FLAGS)
 
+# docker-compose.yml for real: its own Docker engine (images kept in CROSSLINK_CI_STATE, default
+# /var/lib/crosslink-ci), stand-in images where no registry answers, then tests/compose. Needs
+# root; leaves no container, network, dockerd or iptables rule behind. docs/deployment.md.
+.PHONY: test-compose
+test-compose: setup ## Build the images, run the compose stack, use it and break it (root; Docker from apt)
+	bash scripts/compose_ci.sh
+
 .PHONY: test
-test: lint test-unit test-pythons test-integration test-chaos ## Set up and run every test (what CI runs)
+test: lint test-unit test-pythons test-integration test-chaos test-compose ## Set up and run every test (what CI runs)
 
 # --- Benchmarks -------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Write .env for docker compose from .env.example, every secret a fresh random value.
 
 Run by `make env`. Never overwrites an existing .env: secrets already in use (a database
-initialised with one password) must not change behind compose's back.
+initialised with one password) must not change behind compose's back. An argument writes
+another file instead (make test-compose writes its own, for `docker compose --env-file`).
 """
 
 import secrets
@@ -12,7 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    target, example = REPO / ".env", REPO / ".env.example"
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / ".env"
+    example = REPO / ".env.example"
     if target.exists():
         sys.exit(f"{target} exists; edit it, or remove it to start over.")
     lines = []

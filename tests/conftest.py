@@ -61,6 +61,8 @@ def wire(
         "CROSSLINK_STORAGE_ROOT": str(storage_root),
         "DJANGO_DEBUG": "true",
         "PYTHONUNBUFFERED": "1",
+        # Tests read what happened from structured events (harness.logs), not log wording.
+        "CROSSLINK_LOG_FORMAT": "json",
     }
     with celery_broker(broker_url):
         yield env
@@ -127,15 +129,18 @@ def workers(
 
 
 CHAOS = Path(__file__).resolve().parent / "chaos"
+COMPOSE = Path(__file__).resolve().parent / "compose"
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """The fault tests need a session of their own, pointed at private services
-    (tests/chaos/conftest.py): collect them only when a path inside tests/chaos is given."""
-    if collection_path.resolve() != CHAOS:
+    (tests/chaos/conftest.py), and the compose tests a Docker engine (make test-compose):
+    collect each only when a path inside its folder is given."""
+    own = collection_path.resolve()
+    if own not in (CHAOS, COMPOSE):
         return None
     asked = (Path(arg.split("::")[0]).resolve() for arg in config.args)
-    return not any(path == CHAOS or CHAOS in path.parents for path in asked)
+    return not any(path == own or own in path.parents for path in asked)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -51,3 +51,13 @@ def test_only_transient_storage_errors_are_retryable() -> None:
 
 def test_an_error_offers_the_hint_for_its_code() -> None:
     assert InconsistentRows("x").hint == ERROR_HINTS[ErrorCode.INCONSISTENT_ROWS]
+
+
+def test_retrying_helps_for_faults_of_the_run_and_never_for_the_files_own_errors() -> None:
+    assert ErrorCode.STORAGE_UNAVAILABLE.retry_helps
+    assert ErrorCode.PROCESSING_TIMEOUT.retry_helps
+    assert ErrorCode.NO_OUTCOME.retry_helps
+    assert not ErrorCode.INCONSISTENT_ROWS.retry_helps
+    assert not ErrorCode.EMPTY_FILE.retry_helps
+    # Every error B's task retries by itself is one a person's retry can help with too.
+    assert all(cls.code.retry_helps for cls in ERROR_CLASSES if cls.retryable)

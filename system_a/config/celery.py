@@ -10,6 +10,7 @@ from typing import Any
 
 from celery.signals import task_prerun
 
+from config import telemetry
 from shared_schema.wire import WireCelery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -17,6 +18,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = WireCelery("system_a")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+telemetry.celery_setup(app)  # log context, traces, metrics: docs/observability.md
 
 
 @task_prerun.connect

@@ -136,12 +136,32 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- Seeing what happens (config/telemetry.py, docs/observability.md) --------------------------
+
+# Read where they are used (shared_schema.telemetry, prometheus_client, the OpenTelemetry SDK);
+# named here, checked early, so that this file lists every variable A reads.
+LOG_FORMAT = env_choice("CROSSLINK_LOG_FORMAT", choices=("text", "json"), default="text")
+METRICS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+
+# Every line carries the file, attempt, task and trace it is about; JSON lines when
+# CROSSLINK_LOG_FORMAT=json (shared_schema.telemetry, docs/observability.md). Celery's worker
+# installs the same on the handlers it sets up (config/telemetry.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "shared_schema.telemetry.LogContextFilter"}},
+    "formatters": {"crosslink": {"()": "shared_schema.telemetry.log_formatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "crosslink",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    # runserver's request lines, in the same format as the rest.
+    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 
 # --- Celery (read by config/celery.py through the CELERY_ namespace) ---------------------------

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from shared_schema.errors import ERROR_HINTS, ErrorCode
 
@@ -44,7 +45,9 @@ class File(models.Model):
         max_length=64, blank=True, default="", choices=[(c.value, c.value) for c in ErrorCode]
     )
     error_message = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    # A default rather than auto_now_add, so an upload's creation and first send carry the one
+    # timestamp the service took (auto_now_add would stamp a later one at insert).
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -74,6 +77,24 @@ class File(models.Model):
             return ""
 
     @property
+    def retry_helps(self) -> bool:
+        """A FAILED file whose error is the system's, not the file's: another attempt may work."""
+        if self.status != File.Status.FAILED:
+            return False
+        try:
+            return ErrorCode(self.error_code).retry_helps
+        except ValueError:
+            return False
+
+    @property
+    def retrying(self) -> bool:
+        """A new attempt after a failure is waiting or under way (a retry keeps ``attempts``
+        until it is sent, so a PENDING file with attempts behind it is a retry)."""
+        if self.status == File.Status.PENDING:
+            return self.attempts >= 1
+        return self.status == File.Status.PROCESSING and self.attempts > 1
+
+    @property
     def summary(self) -> dict[str, Any]:
         return self.result or {}
 
@@ -81,3 +102,44 @@ class File(models.Model):
     def output_key(self) -> str:
         """Where System B wrote the normalized output; empty when it wrote none."""
         return str(self.summary.get("output_key") or "")
+
+
+class FileEvent(models.Model):
+    """One thing that happened to a file: its history, written by the transition services.
+
+    Rows are written in the same transaction as the change they record (``services._event``),
+    including what changed nothing: a late or duplicate callback, a failed send.
+    """
+
+    class Kind(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        SENT = "sent", "Sent to System B"
+        SEND_FAILED = "send_failed", "Could not be sent"
+        SUCCEEDED = "succeeded", "Processed"
+        FAILED = "failed", "Failed"
+        RETRY_REQUESTED = "retry_requested", "Retry requested"
+        ABANDONED = "abandoned", "Attempt given up"
+        IGNORED = "ignored", "Late or duplicate outcome ignored"
+
+    class Source(models.TextChoices):
+        USER = "user", "User"
+        CALLBACK = "callback", "Callback"
+        SWEEPER = "sweeper", "Sweeper"
+
+    file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="events")
+    task_id = models.CharField(
+        max_length=64, blank=True, default="", help_text="The attempt the event belongs to."
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.USER)
+    from_status = models.CharField(max_length=16, blank=True, default="")
+    to_status = models.CharField(max_length=16, blank=True, default="")
+    at = models.DateTimeField(default=timezone.now)
+    detail = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["file", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.file_id} {self.kind} {self.at:%Y-%m-%d %H:%M:%S}"

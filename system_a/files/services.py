@@ -9,6 +9,8 @@ back to the caller as ``applied=False``.
 import contextlib
 import logging
 import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,16 +22,54 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from files.models import File
+from files.models import File, FileEvent
 from files.storage import storage_delete, storage_save_upload
 from shared_schema.errors import ErrorCode
 from shared_schema.payloads import ProcessingResult
+from shared_schema.telemetry import file_span, log_context
 
 logger = logging.getLogger(__name__)
 
 
 class UploadRejected(Exception):
     """The upload was refused before anything was stored."""
+
+
+_acting: ContextVar[FileEvent.Source | None] = ContextVar("acting", default=None)
+
+
+@contextlib.contextmanager
+def acting_as(source: FileEvent.Source) -> Iterator[None]:
+    """Record the history events of the transitions made inside as ``source``'s doing (the
+    sweeper applying an outcome, sending, giving up), whatever the service's own default."""
+    token = _acting.set(source)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
+def _event(
+    *,
+    file_id: int,
+    kind: FileEvent.Kind,
+    task_id: str = "",
+    from_status: str = "",
+    to_status: str = "",
+    detail: str = "",
+    source: FileEvent.Source = FileEvent.Source.USER,
+) -> None:
+    """One row of the file's history. Called inside each guarded transition, in its
+    transaction, so a change and its record commit together."""
+    FileEvent.objects.create(
+        file_id=file_id,
+        kind=kind,
+        task_id=task_id,
+        from_status=from_status,
+        to_status=to_status,
+        detail=detail,
+        source=_acting.get() or source,
+    )
 
 
 @dataclass(frozen=True)
@@ -64,6 +104,7 @@ def file_create(
     # Durable (written, fsync'd, renamed) before the row that points at it commits.
     key = storage_save_upload(upload=upload, root=root)
     task_id = str(uuid.uuid4())
+    now = timezone.now()
     try:
         with transaction.atomic():
             file = File.objects.create(
@@ -74,7 +115,22 @@ def file_create(
                 status=File.Status.PROCESSING,
                 task_id=task_id,
                 attempts=1,
-                dispatched_at=timezone.now(),
+                created_at=now,
+                dispatched_at=now,
+            )
+            _event(
+                file_id=file.pk,
+                kind=FileEvent.Kind.UPLOADED,
+                to_status=File.Status.PENDING,
+                detail=f"{size:,} bytes",
+            )
+            _event(
+                file_id=file.pk,
+                kind=FileEvent.Kind.SENT,
+                task_id=task_id,
+                from_status=File.Status.PENDING,
+                to_status=File.Status.PROCESSING,
+                detail="attempt 1",
             )
             transaction.on_commit(lambda: _file_send_on_commit(file=file, task_id=task_id))
     except BaseException:
@@ -87,7 +143,7 @@ def _file_send_on_commit(*, file: File, task_id: str) -> None:
     # A broker outage is logged, not raised: the upload itself succeeded, the file is PENDING
     # again and the sweeper sends it. The caller's copy is refreshed to say so.
     try:
-        _file_send(file=file, task_id=task_id)
+        _file_send(file=file, task_id=task_id, attempt=1)
     except Exception:  # noqa: BLE001 - logged by _file_send
         file.refresh_from_db(fields=["status", "task_id", "attempts", "updated_at"])
 
@@ -108,33 +164,54 @@ def file_dispatch(*, file_id: int) -> Transition:
     # One guarded statement instead of a locking read and a save: PostgreSQL re-checks the
     # WHERE clause on the row it locks, so of two concurrent dispatchers exactly one claims the
     # file. (Name and storage key, read above, never change.)
-    claimed = File.objects.filter(pk=file_id, status=File.Status.PENDING).update(
-        status=File.Status.PROCESSING,
-        task_id=task_id,
-        attempts=F("attempts") + 1,
-        dispatched_at=now,
-        updated_at=now,
-    )
+    with transaction.atomic():
+        claimed = File.objects.filter(pk=file_id, status=File.Status.PENDING).update(
+            status=File.Status.PROCESSING,
+            task_id=task_id,
+            attempts=F("attempts") + 1,
+            dispatched_at=now,
+            updated_at=now,
+        )
+        if claimed:
+            _event(
+                file_id=file_id,
+                kind=FileEvent.Kind.SENT,
+                task_id=task_id,
+                from_status=File.Status.PENDING,
+                to_status=File.Status.PROCESSING,
+                detail=f"attempt {file.attempts + 1}",
+            )
     if not claimed:
         found = File.Status(File.objects.values_list("status", flat=True).get(pk=file_id))
         logger.info("Not dispatching file %s: it became %s, not PENDING", file_id, found)
         return Transition(applied=False, found=found)
-    _file_send(file=file, task_id=task_id)
+    _file_send(file=file, task_id=task_id, attempt=file.attempts + 1)
     return Transition(applied=True, found=File.Status.PENDING)
 
 
-def _file_send(*, file: File, task_id: str) -> None:
+def _file_send(*, file: File, task_id: str, attempt: int) -> None:
     """Publish the attempt ``task_id`` of ``file``, already PROCESSING in the database; if the
     broker does not take it, roll the attempt back to PENDING and re-raise."""
     from files.dispatch import processing_request_send  # the only caller of send_task
 
-    try:
-        processing_request_send(file=file, task_id=task_id)
-    except Exception:
-        logger.exception("Could not send file %s to System B; it stays PENDING", file.pk)
-        _file_undo_dispatch(file_id=file.pk, task_id=task_id)
-        raise
-    logger.info("Sent file %s to System B as task %s", file.pk, task_id)
+    # The message, its log lines, and B's task and callbacks after it, name this attempt.
+    with (
+        log_context(file_id=file.pk, task_id=task_id, attempt=attempt),
+        file_span("file.send", file_id=file.pk, task_id=task_id, attempt=attempt),
+    ):
+        try:
+            processing_request_send(file=file, task_id=task_id)
+        except Exception:
+            logger.exception(
+                "Could not send file %s to System B; it stays PENDING",
+                file.pk,
+                extra={"event": "file.send_failed"},
+            )
+            _file_undo_dispatch(file_id=file.pk, task_id=task_id)
+            raise
+        logger.info(
+            "Sent file %s to System B as task %s", file.pk, task_id, extra={"event": "file.sent"}
+        )
 
 
 def _file_undo_dispatch(*, file_id: int, task_id: str) -> None:
@@ -147,6 +224,15 @@ def _file_undo_dispatch(*, file_id: int, task_id: str) -> None:
             attempts=F("attempts") - 1,  # a message the broker never took is not an attempt
             updated_at=timezone.now(),
         )
+        if updated:
+            _event(
+                file_id=file_id,
+                kind=FileEvent.Kind.SEND_FAILED,
+                task_id=task_id,
+                from_status=File.Status.PROCESSING,
+                to_status=File.Status.PENDING,
+                detail="The broker did not take the message; the sweeper sends it again.",
+            )
     if not updated:
         logger.warning("File %s moved on before its failed dispatch could be undone", file_id)
 
@@ -168,9 +254,16 @@ def file_mark_succeeded(*, file_id: int, task_id: str, result: ProcessingResult)
         task_id=task_id,
         status=File.Status.SUCCESS,
         result=result.model_dump(mode="json"),
+        detail=f"{result.rows:,} {'row' if result.rows == 1 else 'rows'}",
     )
     if outcome.applied:
-        logger.info("File %s processed: %s rows (task %s)", file_id, result.rows, task_id)
+        logger.info(
+            "File %s processed: %s rows (task %s)",
+            file_id,
+            result.rows,
+            task_id,
+            extra={"event": "file.succeeded", "file_id": file_id, "task_id": task_id},
+        )
     return outcome
 
 
@@ -181,9 +274,22 @@ def file_mark_failed(*, file_id: int, task_id: str, code: ErrorCode, message: st
         status=File.Status.FAILED,
         error_code=code.value,
         error_message=message,
+        detail=f"{code.value}: {message}",
     )
     if outcome.applied:
-        logger.info("File %s failed with %s (task %s): %s", file_id, code.value, task_id, message)
+        logger.info(
+            "File %s failed with %s (task %s): %s",
+            file_id,
+            code.value,
+            task_id,
+            message,
+            extra={
+                "event": "file.failed",
+                "file_id": file_id,
+                "task_id": task_id,
+                "error_code": code.value,
+            },
+        )
     return outcome
 
 
@@ -195,6 +301,7 @@ def _file_finish(
     result: dict[str, Any] | None = None,
     error_code: str = "",
     error_message: str = "",
+    detail: str = "",
 ) -> Transition:
     """PROCESSING -> ``status``, for the current attempt only: the one guard both outcomes share.
 
@@ -203,21 +310,43 @@ def _file_finish(
     racing callback updates nothing. Only then is the row read, to say what was found.
     """
     now = timezone.now()
-    applied = File.objects.filter(
-        pk=file_id, status=File.Status.PROCESSING, task_id=task_id
-    ).update(
-        status=status,
-        result=result,
-        error_code=error_code,
-        error_message=error_message,
-        finished_at=now,
-        updated_at=now,
-    )
-    if not applied:
+    kind = FileEvent.Kind.SUCCEEDED if status == File.Status.SUCCESS else FileEvent.Kind.FAILED
+    # A sweep applying an outcome whose callback was lost does so in the file's trace.
+    with file_span("file.finish", file_id=file_id, task_id=task_id), transaction.atomic():
+        applied = File.objects.filter(
+            pk=file_id, status=File.Status.PROCESSING, task_id=task_id
+        ).update(
+            status=status,
+            result=result,
+            error_code=error_code,
+            error_message=error_message,
+            finished_at=now,
+            updated_at=now,
+        )
+        if applied:
+            _event(
+                file_id=file_id,
+                kind=kind,
+                task_id=task_id,
+                from_status=File.Status.PROCESSING,
+                to_status=status,
+                detail=detail,
+                source=FileEvent.Source.CALLBACK,
+            )
+            return Transition(applied=True, found=File.Status.PROCESSING)
         file = File.objects.get(pk=file_id)
         _is_current_attempt(file, task_id=task_id, action=f"mark {status.label.lower()}")
+        _event(
+            file_id=file_id,
+            kind=FileEvent.Kind.IGNORED,
+            task_id=task_id,
+            from_status=file.status,
+            to_status=file.status,
+            detail=f"{kind.label} outcome for an attempt that is not current"
+            f" (current task: {file.task_id or 'none'}): {detail}",
+            source=FileEvent.Source.CALLBACK,
+        )
         return Transition(applied=False, found=File.Status(file.status))
-    return Transition(applied=True, found=File.Status.PROCESSING)
 
 
 def file_retry(*, file_id: int) -> Transition:
@@ -227,6 +356,14 @@ def file_retry(*, file_id: int) -> Transition:
         if file.status != File.Status.FAILED:
             logger.info("Not retrying file %s: it is %s, not FAILED", file_id, file.status)
             return Transition(applied=False, found=File.Status(file.status))
+        _event(
+            file_id=file_id,
+            kind=FileEvent.Kind.RETRY_REQUESTED,
+            task_id=file.task_id,
+            from_status=File.Status.FAILED,
+            to_status=File.Status.PENDING,
+            detail=f"after {file.error_code}",
+        )
         file.status = File.Status.PENDING
         file.task_id = ""
         file.error_code = ""
@@ -259,7 +396,22 @@ def file_abandon_attempt(*, file_id: int, task_id: str) -> Transition:
         file.status = File.Status.PENDING
         file.task_id = ""
         file.save(update_fields=["status", "task_id", "updated_at"])
-    logger.warning("File %s: abandoned attempt %s (task %s)", file_id, file.attempts, task_id)
+        _event(
+            file_id=file_id,
+            kind=FileEvent.Kind.ABANDONED,
+            task_id=task_id,
+            from_status=File.Status.PROCESSING,
+            to_status=File.Status.PENDING,
+            detail="No outcome before the deadline; a new attempt follows.",
+            source=FileEvent.Source.SWEEPER,
+        )
+    logger.warning(
+        "File %s: abandoned attempt %s (task %s)",
+        file_id,
+        file.attempts,
+        task_id,
+        extra={"event": "file.attempt_abandoned", "file_id": file_id, "task_id": task_id},
+    )
     return Transition(applied=True, found=File.Status.PROCESSING)
 
 
@@ -272,6 +424,41 @@ def _is_current_attempt(file: File, *, task_id: str, action: str) -> bool:
             task_id,
             file.status,
             file.task_id or None,
+            extra={"event": "file.callback_ignored", "file_id": file.pk, "task_id": task_id},
         )
         return False
     return True
+
+
+def file_delete(*, file_id: int, finished_only: bool = True) -> Transition:
+    """Delete the file's record, its history and, once that commits, its stored bytes: the
+    upload and B's normalized output.
+
+    A person may delete only a finished file (SUCCESS or FAILED): one PENDING or PROCESSING is
+    about to be read by System B, whose output would be left behind. The admin passes
+    ``finished_only=False``; a late callback for the deleted file then finds nothing to change.
+    """
+    with transaction.atomic():
+        file = File.objects.select_for_update().filter(pk=file_id).first()
+        if file is None:
+            raise File.DoesNotExist(f"No file {file_id}")
+        found = File.Status(file.status)
+        if finished_only and found not in (File.Status.SUCCESS, File.Status.FAILED):
+            logger.info("Not deleting file %s: it is %s, not finished", file_id, found)
+            return Transition(applied=False, found=found)
+        keys = [key for key in (file.storage_key, file.output_key) if key]
+        file.delete()
+        transaction.on_commit(lambda: _stored_bytes_delete(keys=keys))
+    logger.info("Deleted file %s (%s) and its stored bytes", file_id, found)
+    return Transition(applied=True, found=found)
+
+
+def _stored_bytes_delete(*, keys: list[str]) -> None:
+    # The output key came from B's result: delete only what resolves inside the storage root.
+    root = settings.STORAGE_ROOT.resolve()
+    for key in keys:
+        path = (root / key).resolve()
+        if path.is_relative_to(root) and path != root:
+            storage_delete(key=str(path.relative_to(root)), root=root)
+        else:
+            logger.warning("Not deleting %r: it is outside the storage root", key)

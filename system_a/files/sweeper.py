@@ -21,7 +21,7 @@ from django.db import transaction
 from pydantic import ValidationError
 
 from files import services
-from files.models import File
+from files.models import File, FileEvent
 from files.outcomes import failure_describe, failure_is_wire_error
 from files.selectors import Outcome, attempt_outcome
 from shared_schema.errors import ERROR_HINTS, ErrorCode
@@ -75,8 +75,9 @@ def file_sweep(
     outcome_of: Callable[..., Outcome] = attempt_outcome,
 ) -> SweepReport:
     report = SweepReport()
-    _sweep_processing(now=now, policy=policy, outcome_of=outcome_of, report=report)
-    _sweep_pending(now=now, policy=policy, report=report)
+    with services.acting_as(FileEvent.Source.SWEEPER):  # the files' history says who acted
+        _sweep_processing(now=now, policy=policy, outcome_of=outcome_of, report=report)
+        _sweep_pending(now=now, policy=policy, report=report)
     if any(report.counts().values()):
         logger.info("Sweep: %s", report.counts())
     return report

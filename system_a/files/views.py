@@ -7,8 +7,10 @@ is a 404, exactly like an id that does not exist.
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from files import selectors, services
@@ -18,13 +20,33 @@ from files.forms import UploadForm
 from files.models import File
 from files.uploads import upload_body_too_large, upload_limit_message
 
-PAGE_FILES = 100
-"""How many of the user's newest files the page lists."""
+PAGE_FILES = 20
+"""How many files one page of the list shows."""
+
+COLUMNS_SHOWN = 8
+"""Columns named in a row of the list; the rest are "+N more", on the file's own page."""
 
 
-def _rows(request: HttpRequest) -> list[tuple[File, selectors.Activity | None]]:
-    files = selectors.file_list(owner=request.user)[:PAGE_FILES]
-    return [(file, selectors.file_activity(file=file)) for file in files]
+def _listing(request: HttpRequest) -> dict[str, object]:
+    """One page of the user's files, searched and filtered by the query string, with each
+    file's progress: what the list and its polled updates show."""
+    name = request.GET.get("q", "").strip()[:255]
+    status = request.GET.get("status", "")
+    if status not in File.Status.values:
+        status = ""
+    files = selectors.file_list(owner=request.user, name=name, status=status)
+    page: Page[File] = Paginator(files, PAGE_FILES).get_page(request.GET.get("page"))
+    query = {key: value for key, value in (("q", name), ("status", status)) if value}
+    return {
+        "rows": [(file, selectors.file_activity(file=file)) for file in page],
+        "page": page,
+        "q": name,
+        "status": status,
+        "statuses": File.Status.choices,
+        "query": urlencode(query),
+        "filtered": bool(query),
+        "columns_shown": COLUMNS_SHOWN,
+    }
 
 
 def _owned(request: HttpRequest, pk: int) -> File:
@@ -61,8 +83,8 @@ def file_list(request: HttpRequest) -> HttpResponse:
     errors += [str(error) for error in form.errors.get("file", [])]
     context = {
         "upload_errors": errors,
-        "rows": _rows(request),
         "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+        **_listing(request),
     }
     return render(request, "files/list.html", context, status=status)
 
@@ -70,15 +92,50 @@ def file_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def file_rows(request: HttpRequest) -> HttpResponse:
-    """The table body alone: what the page polls while files are being processed."""
-    return render(request, "files/_rows.html", {"rows": _rows(request)})
+    """The list alone (rows and pages): what the page polls while files are being processed."""
+    return render(request, "files/_rows.html", _listing(request))
+
+
+@login_required
+@require_GET
+def file_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One file: the whole summary, every attempt with its times, and its history."""
+    file = _owned(request, pk)
+    events = selectors.file_events(file=file)
+    context = {
+        "file": file,
+        "activity": selectors.file_activity(file=file),
+        "attempts": selectors.file_attempts(file=file, events=events),
+        "events": events,
+        "sample_rows": file.summary.get("sample_rows") or [],
+    }
+    return render(request, "files/detail.html", context)
+
+
+@login_required
+@require_POST
+def file_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    file = _owned(request, pk)
+    if services.file_delete(file_id=file.pk).applied:
+        messages.success(request, f"{file.original_name} deleted.")
+    else:
+        messages.error(
+            request, f"{file.original_name} is still being processed; delete it once finished."
+        )
+    return redirect("files:list")
 
 
 @login_required
 @require_POST
 def file_retry(request: HttpRequest, pk: int) -> HttpResponse:
     file = _owned(request, pk)
-    if services.file_retry(file_id=file.pk).applied:
+    if file.status == File.Status.FAILED and not file.retry_helps:
+        messages.error(
+            request,
+            f"Retrying {file.original_name} will not help: the error is in the file. "
+            "Fix it and upload it again.",
+        )
+    elif services.file_retry(file_id=file.pk).applied:
         messages.success(request, f"{file.original_name} is being processed again.")
     else:
         messages.error(

@@ -17,6 +17,8 @@ from rest_framework.test import APIClient
 # one test database name.
 from config.testing import django_db_modify_db_settings  # noqa: F401
 from files.models import File
+from shared_schema.errors import ErrorCode
+from shared_schema.payloads import ProcessingResult
 
 GOOD_CSV = b"id,name\n1,ada\n2,grace\n"
 PASSWORD = "correct-horse-battery"
@@ -99,22 +101,35 @@ def csv_upload(content: bytes = GOOD_CSV, name: str = "people.csv") -> SimpleUpl
     return SimpleUploadedFile(name, content, content_type="text/csv")
 
 
-def succeed(file: File, *, output_key: str | None = None) -> File:
-    """Apply B's success callback to ``file`` (PROCESSING) with a typed summary."""
-    from files import services
-    from shared_schema.payloads import ProcessingResult
-
-    result = ProcessingResult.model_validate(
+def a_result(file: File, *, output_key: str | None = None) -> ProcessingResult:
+    """B's summary of GOOD_CSV stored as ``file``, as B's task returns it."""
+    return ProcessingResult.model_validate(
         {
             "storage_key": file.storage_key,
             "sha256": "0" * 64,
             "size_bytes": file.size_bytes,
             "format": "csv",
             "rows": 2,
-            "columns": [{"name": "id", "type": "integer"}, {"name": "name", "type": "string"}],
+            "columns": [
+                {"name": "id", "type": "integer", "min": 1, "max": 2},
+                {"name": "name", "type": "string"},
+            ],
             "output_key": output_key,
+            "sample_rows": [["1", "ada"], ["2", "grace"]],
+            "encoding": "utf-8",
+            "delimiter": ",",
+            "output_format": "csv",
+            "started_at": "2026-12-01T10:00:00Z",
+            "finished_at": "2026-12-01T10:00:02Z",
         }
     )
+
+
+def succeed(file: File, *, output_key: str | None = None) -> File:
+    """Apply B's success callback to ``file`` (PROCESSING) with a typed summary."""
+    from files import services
+
+    result = a_result(file, output_key=output_key)
     assert services.file_mark_succeeded(
         file_id=file.pk, task_id=file.task_id, result=result
     ).applied
@@ -122,13 +137,16 @@ def succeed(file: File, *, output_key: str | None = None) -> File:
     return file
 
 
-def fail(file: File, *, message: str = "Line 9 is short.") -> File:
-    """Apply B's error callback to ``file`` (PROCESSING) with an INCONSISTENT_ROWS error."""
+def fail(file: File, *, message: str = "Line 9 is short.", code: ErrorCode | None = None) -> File:
+    """Apply B's error callback to ``file`` (PROCESSING) with ``code`` (INCONSISTENT_ROWS, one
+    of the file's own errors, unless told)."""
     from files import services
-    from shared_schema.errors import ErrorCode
 
     assert services.file_mark_failed(
-        file_id=file.pk, task_id=file.task_id, code=ErrorCode.INCONSISTENT_ROWS, message=message
+        file_id=file.pk,
+        task_id=file.task_id,
+        code=code or ErrorCode.INCONSISTENT_ROWS,
+        message=message,
     ).applied
     file.refresh_from_db()
     return file

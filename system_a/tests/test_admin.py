@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -56,3 +57,26 @@ def test_the_retry_action_retries_failed_files_and_leaves_the_others(
     assert File.objects.get(pk=failed.pk).status == File.Status.PENDING
     assert File.objects.get(pk=done.pk).status == File.Status.SUCCESS
     assert len(callbacks) == 1
+
+
+def test_deleting_files_in_the_admin_removes_their_uploads_and_outputs(
+    admin: Client,
+    processing_file: MakeFile,
+    storage_root: Path,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    (storage_root / "outputs").mkdir()
+    (storage_root / "outputs" / "x.csv").write_bytes(b"id\n1\n")
+    done = succeed(processing_file(task_id="t1"), output_key="outputs/x.csv")
+    running = processing_file(task_id="t2")  # the admin may delete a file in any state
+    one = fail(processing_file(task_id="t3"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(
+            CHANGELIST,
+            {"action": "delete_selected", "_selected_action": [done.pk, running.pk], "post": "yes"},
+        )
+        admin.post(reverse("admin:files_file_delete", args=[one.pk]), {"post": "yes"})
+
+    assert not File.objects.exists()
+    assert list(storage_root.rglob("*.*")) == []

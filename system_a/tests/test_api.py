@@ -1,3 +1,4 @@
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,10 @@ from rest_framework.test import APIClient
 
 from files.models import File
 from files.uploads import MULTIPART_OVERHEAD_BYTES
+from shared_schema.errors import ErrorCode
 from shared_schema.payloads import PROGRESS_STATE
 
-from .conftest import GOOD_CSV, PASSWORD, csv_upload, fail, succeed
+from .conftest import GOOD_CSV, PASSWORD, a_result, csv_upload, fail, succeed
 
 MakeFile = Callable[..., File]
 FILES = reverse("api:file-list")
@@ -86,10 +88,11 @@ def test_an_upload_without_a_file_is_400_naming_the_field(api: APIClient) -> Non
     assert not File.objects.exists()
 
 
-def test_an_empty_upload_is_400(api: APIClient, storage_root: Path) -> None:
+def test_an_empty_upload_is_400_saying_so_in_its_detail(api: APIClient, storage_root: Path) -> None:
     body = assert_error(api.post(FILES, {"file": csv_upload(b"")}), 400, "invalid")
 
     assert "empty" in body["errors"]["file"][0]
+    assert body["detail"] == "The submitted file is empty."
 
 
 def test_an_upload_over_the_limit_is_413_and_nothing_is_stored(
@@ -175,8 +178,8 @@ def test_detail_of_a_processed_file_carries_the_summary_with_types(
     assert body["progress"] is None
     assert body["summary"]["rows"] == 2
     assert body["summary"]["columns"] == [
-        {"name": "id", "type": "integer", "nulls": 0},
-        {"name": "name", "type": "string", "nulls": 0},
+        {"name": "id", "type": "integer", "nulls": 0, "min": 1.0, "max": 2.0},
+        {"name": "name", "type": "string", "nulls": 0, "min": None, "max": None},
     ]
     assert body["summary"]["has_output"] is False
 
@@ -193,18 +196,19 @@ def test_detail_of_a_failed_file_carries_the_code_message_and_hint(
     assert "as many fields as the header" in error["hint"]
 
 
-def test_retrying_a_failed_file_is_202_with_a_new_pending_attempt(
+def test_retrying_a_file_failed_by_the_system_is_202_with_a_new_pending_attempt(
     api: APIClient,
     processing_file: MakeFile,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    file = fail(processing_file())
+    file = fail(processing_file(), code=ErrorCode.STORAGE_UNAVAILABLE)
 
     with django_capture_on_commit_callbacks() as callbacks:
         response = api.post(reverse("api:file-retry", args=[file.pk]))
 
     assert response.status_code == 202
     assert response.json()["status"] == "PENDING"
+    assert response.json()["retrying"] is True
     assert response.json()["error"] is None
     assert len(callbacks) == 1  # the new attempt is sent once this commits
 
@@ -269,3 +273,166 @@ def test_an_address_under_api_that_matches_nothing_is_a_json_404(
     settings.DEBUG = debug
 
     assert_error(APIClient().get("/api/nothing/here/"), 404, "not_found")
+
+
+def test_detail_carries_everything_system_b_computed(
+    api: APIClient, processing_file: MakeFile
+) -> None:
+    file = succeed(processing_file())
+
+    summary = api.get(detail(file.pk)).json()["summary"]
+
+    assert summary["sample_rows"] == [["1", "ada"], ["2", "grace"]]
+    assert (summary["encoding"], summary["delimiter"], summary["compression"]) == (
+        "utf-8",
+        ",",
+        None,
+    )
+    assert summary["size_bytes"] == len(GOOD_CSV)
+    assert summary["sha256"] == "0" * 64
+    assert summary["output_format"] == "csv"
+    assert summary["started_at"].startswith("2026-12-01T10:00:00")
+    assert summary["finished_at"].startswith("2026-12-01T10:00:02")
+
+
+def test_detail_carries_each_attempt_and_the_history_of_its_transitions(
+    api: APIClient,
+    user: User,
+    storage_root: Path,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    from files import services
+
+    with django_capture_on_commit_callbacks():  # nothing is sent: the test plays B's part
+        created = api.post(FILES, {"file": csv_upload()}, format="multipart").json()
+    file = File.objects.get(pk=created["id"])
+    first = file.task_id
+    services.file_mark_failed(
+        file_id=file.pk, task_id=first, code=ErrorCode.PROCESSING_TIMEOUT, message="slow"
+    )
+    with django_capture_on_commit_callbacks():
+        api.post(reverse("api:file-retry", args=[file.pk]))
+    # A late success of the first attempt changes nothing, and the history says so.
+    services.file_mark_succeeded(file_id=file.pk, task_id=first, result=a_result(file))
+
+    body = api.get(detail(file.pk)).json()
+
+    assert body["created_at"] == body["dispatched_at"]
+    kinds = [(e["kind"], e["task_id"] == first) for e in body["history"]]
+    assert kinds == [
+        ("uploaded", False),
+        ("sent", True),
+        ("failed", True),
+        ("retry_requested", True),
+        ("ignored", True),
+    ]
+    assert body["history"][2]["detail"] == "processing_timeout: slow"
+    assert body["history"][2]["source"] == "callback"
+    [attempt] = body["attempt_list"]
+    assert (attempt["number"], attempt["task_id"], attempt["outcome"]) == (1, first, "failed")
+    assert attempt["seconds"] is not None
+
+
+@pytest.mark.parametrize("code", [ErrorCode.INCONSISTENT_ROWS, ErrorCode.EMPTY_FILE])
+def test_retrying_a_file_with_its_own_error_is_409_saying_to_upload_a_fixed_file(
+    api: APIClient, processing_file: MakeFile, code: ErrorCode
+) -> None:
+    file = fail(processing_file(), code=code)
+
+    body = assert_error(
+        api.post(reverse("api:file-retry", args=[file.pk])), 409, "retry_will_not_help"
+    )
+
+    assert "upload it again" in body["detail"]
+    assert api.get(detail(file.pk)).json()["error"]["retry_helps"] is False
+    assert File.objects.get(pk=file.pk).status == File.Status.FAILED
+
+
+def test_deleting_a_finished_file_removes_its_record_upload_and_output(
+    api: APIClient,
+    processing_file: MakeFile,
+    storage_root: Path,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    (storage_root / "outputs").mkdir()
+    (storage_root / "outputs" / "x.csv").write_bytes(b"id\n1\n")
+    file = succeed(processing_file(), output_key="outputs/x.csv")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.delete(detail(file.pk))
+
+    assert response.status_code == 204
+    assert not File.objects.filter(pk=file.pk).exists()
+    assert not (storage_root / file.storage_key).exists()
+    assert not (storage_root / "outputs" / "x.csv").exists()
+    assert_error(api.get(detail(file.pk)), 404, "not_found")
+
+
+def test_a_file_still_processing_cannot_be_deleted_nor_another_users_file(
+    api: APIClient, processing_file: MakeFile, other_user: User, storage_root: Path
+) -> None:
+    running = processing_file()
+    theirs = fail(processing_file(task_id="t2", owner=other_user))
+
+    assert_error(api.delete(detail(running.pk)), 409, "not_finished")
+    assert_error(api.delete(detail(theirs.pk)), 404, "not_found")
+    assert File.objects.count() == 2
+    assert (storage_root / running.storage_key).exists()
+
+
+def test_the_list_is_searched_by_name_filtered_by_status_and_paged(
+    api: APIClient, processing_file: MakeFile
+) -> None:
+    for n in range(5):
+        file = processing_file(task_id=f"t{n}")
+        File.objects.filter(pk=file.pk).update(original_name=f"report-{n}.csv")
+    fail(File.objects.get(original_name="report-3.csv"))
+    other = processing_file(task_id="x")
+    File.objects.filter(pk=other.pk).update(original_name="Other.CSV")
+
+    def names(**query: str) -> list[str]:
+        body = api.get(FILES, query).json()
+        return [item["name"] for item in body["results"]]
+
+    assert names(search="other") == ["Other.CSV"]
+    assert names(status="FAILED") == ["report-3.csv"]
+    assert names(search="report", status="PROCESSING") == [
+        "report-4.csv",
+        "report-2.csv",
+        "report-1.csv",
+        "report-0.csv",
+    ]
+    page = api.get(FILES, {"search": "report", "page_size": "2", "page": "2"}).json()
+    assert page["count"] == 5
+    assert [item["name"] for item in page["results"]] == ["report-2.csv", "report-1.csv"]
+    assert page["next"]
+    assert page["previous"]
+    assert_error(api.get(FILES, {"status": "LOST"}), 400, "invalid")
+    assert_error(api.get(FILES, {"page": "99"}), 404, "not_found")
+
+
+@pytest.mark.django_db
+def test_the_schema_names_the_lists_query_parameters_and_delete() -> None:
+    schema = (
+        APIClient()
+        .get(reverse("api:schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json")
+        .json()
+    )
+
+    parameters = {p["name"] for p in schema["paths"]["/api/files/"]["get"]["parameters"]}
+    assert {"search", "status", "page", "page_size"} <= parameters
+    assert "delete" in schema["paths"]["/api/files/{id}/"]
+
+
+@pytest.mark.django_db
+def test_the_api_page_serves_swagger_ui_and_its_assets_from_this_server() -> None:
+    page = APIClient().get(reverse("api:docs"))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "swagger-ui" in html
+    assert "//" not in html.split("swagger-ui-bundle.js")[0].rsplit('"', 1)[-1]
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
+    assert assets
+    for asset in assets:
+        assert APIClient().get(asset).status_code == 200, asset

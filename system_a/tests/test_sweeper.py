@@ -192,3 +192,23 @@ def test_a_stored_broker_error_is_not_applied_but_waits_for_the_deadline(
     file.refresh_from_db()
     assert file.status == File.Status.PROCESSING
     assert not any(report.counts().values())
+
+
+@pytest.mark.django_db
+def test_what_the_sweeper_did_is_in_the_files_history_as_its_doing(
+    processing_file: MakeFile,
+) -> None:
+    applied = sent_ago(processing_file(task_id="t1"), timedelta(minutes=10))
+    timed_out = sent_ago(processing_file(task_id="t2"), timedelta(hours=2))
+    result = a_result().model_dump(mode="json")
+
+    def read(*, task_id: str) -> Outcome:
+        return Outcome(state="SUCCESS", result=result) if task_id == "t1" else Outcome("PENDING")
+
+    file_sweep(now=timezone.now(), policy=POLICY, outcome_of=read)
+
+    [event] = applied.events.all()
+    assert (event.kind, event.source, event.task_id) == ("succeeded", "sweeper", "t1")
+    [event] = timed_out.events.all()
+    assert (event.kind, event.source, event.to_status) == ("failed", "sweeper", "FAILED")
+    assert event.detail.startswith("no_outcome: ")

@@ -33,6 +33,8 @@ MakeFile = Callable[..., File]
         ("get", reverse("files:list")),
         ("get", reverse("files:rows")),
         ("post", reverse("files:retry", args=[1])),
+        ("post", reverse("files:delete", args=[1])),
+        ("get", reverse("files:detail", args=[1])),
         ("get", reverse("files:download", args=[1])),
     ],
 )
@@ -159,30 +161,51 @@ def test_a_processed_file_shows_its_summary_with_column_types(
     assert "is processed: 2 rows, 2 columns." in rows  # the notification's text
 
 
-def test_a_failed_file_shows_its_message_the_hint_and_a_retry_button(
+def test_a_file_failed_by_the_system_shows_its_message_the_hint_and_a_retry_button(
     logged_in: Client, processing_file: MakeFile
 ) -> None:
-    file = fail(processing_file())
+    file = fail(processing_file(), code=ErrorCode.PROCESSING_TIMEOUT, message="Line 9 is short.")
 
     page = logged_in.get(reverse("files:list")).content.decode()
 
     assert "Line 9 is short." in page
-    assert "as many fields as the header" in page
+    assert "Processing took too long." in page
     assert reverse("files:retry", args=[file.pk]) in page
     assert reverse("api:file-retry", args=[file.pk]) in page
+    assert "Upload a fixed file" not in page
 
 
-def test_retrying_a_failed_file_starts_a_new_attempt(
+def test_a_file_with_its_own_error_offers_a_fixed_upload_instead_of_retry(
     logged_in: Client,
     processing_file: MakeFile,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     file = fail(processing_file())
 
+    page = logged_in.get(reverse("files:list")).content.decode()
+    with django_capture_on_commit_callbacks() as callbacks:
+        refused = logged_in.post(reverse("files:retry", args=[file.pk]), follow=True)
+
+    assert "as many fields as the header" in page
+    assert "Upload a fixed file" in page
+    assert reverse("files:retry", args=[file.pk]) not in page
+    assert b"will not help" in refused.content
+    assert File.objects.get(pk=file.pk).status == File.Status.FAILED
+    assert not callbacks
+
+
+def test_retrying_a_failed_file_starts_a_new_attempt_shown_as_retrying(
+    logged_in: Client,
+    processing_file: MakeFile,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    file = fail(processing_file(), code=ErrorCode.STORAGE_UNAVAILABLE)
+
     with django_capture_on_commit_callbacks() as callbacks:
         response = logged_in.post(reverse("files:retry", args=[file.pk]), follow=True)
 
     assert b"is being processed again" in response.content
+    assert b'<span class="badge retrying">Retrying</span>' in response.content
     assert File.objects.get(pk=file.pk).status == File.Status.PENDING
     assert len(callbacks) == 1
 
@@ -261,3 +284,84 @@ def test_a_file_without_output_has_no_download(
 
     assert "Download" not in logged_in.get(reverse("files:rows")).content.decode()
     assert logged_in.get(reverse("files:download", args=[file.pk])).status_code == 404
+
+
+def test_numbers_are_written_one_way_with_correct_plurals(
+    logged_in: Client, processing_file: MakeFile
+) -> None:
+    many, one = processing_file(task_id="t1"), processing_file(task_id="t2")
+    for file, rows, columns in ((many, 1_500_000, 40), (one, 1, 1)):
+        result = ProcessingResult(
+            storage_key=file.storage_key,
+            sha256="a" * 64,
+            size_bytes=10,
+            format=FileFormat.CSV,
+            rows=rows,
+            columns=tuple(ColumnSummary(name=f"c{n}") for n in range(columns)),
+        )
+        services.file_mark_succeeded(file_id=file.pk, task_id=file.task_id, result=result)
+
+    page = logged_in.get(reverse("files:rows")).content.decode()
+
+    assert "1,500,000 rows · 40 columns" in page
+    assert "1 row · 1 column" in page
+    assert "is processed: 1,500,000 rows, 40 columns." in page
+    assert "+32 more" in page
+    assert page.count('class="col-name"') == 8 + 1
+
+
+def test_the_list_is_searched_filtered_and_paged(
+    logged_in: Client, processing_file: MakeFile
+) -> None:
+    for n in range(25):
+        file = processing_file(task_id=f"t{n}")
+        File.objects.filter(pk=file.pk).update(original_name=f"f{n:02}.csv")
+    fail(File.objects.get(original_name="f03.csv"))
+
+    first = logged_in.get(reverse("files:list")).content.decode()
+    second = logged_in.get(reverse("files:list"), {"page": "2"}).content.decode()
+    found = logged_in.get(reverse("files:rows"), {"q": "F1"}).content.decode()
+    failed = logged_in.get(reverse("files:rows"), {"status": "FAILED"}).content.decode()
+
+    assert "f24.csv" in first
+    assert "f04.csv" not in first
+    assert "Page 1 of 2 · 25 files" in first
+    assert "f04.csv" in second
+    assert found.count("data-file-id=") == 10
+    assert failed.count("data-file-id=") == 1
+    assert "f03.csv" in failed
+
+
+def test_the_file_page_shows_the_whole_summary_attempts_and_history(
+    logged_in: Client, processing_file: MakeFile
+) -> None:
+    file = succeed(processing_file())
+    services.file_mark_failed(
+        file_id=file.pk, task_id="old-task", code=ErrorCode.NO_OUTCOME, message="late"
+    )
+
+    page = logged_in.get(reverse("files:detail", args=[file.pk])).content.decode()
+
+    for text in ("utf-8", "<code>,</code>", "0" * 64, "grace", "First rows", "Attempts"):
+        assert text in page, text
+    assert "Late or duplicate outcome ignored" in page
+    assert "by callback" in page
+
+
+def test_deleting_a_finished_file_on_the_page_removes_it_and_its_bytes(
+    logged_in: Client,
+    processing_file: MakeFile,
+    storage_root: Path,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    file = fail(processing_file())
+    running = processing_file(task_id="t2")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = logged_in.post(reverse("files:delete", args=[file.pk]), follow=True)
+        refused = logged_in.post(reverse("files:delete", args=[running.pk]), follow=True)
+
+    assert b"deleted" in done.content
+    assert b"still being processed" in refused.content
+    assert list(File.objects.values_list("pk", flat=True)) == [running.pk]
+    assert not (storage_root / file.storage_key).exists()

@@ -8,9 +8,11 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from playwright.sync_api import Locator, Page, expect
 
+from files import services
 from files.models import File
 from harness.browser import PASSWORD, screenshot
 from harness.processes import ManagedProcess
+from shared_schema.errors import ErrorCode
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -59,7 +61,6 @@ def test_a_good_csv_shows_success_with_its_summary_without_a_reload(
     row = upload(page, "scores.csv", GOOD_CSV)
 
     expect(badge(row)).to_have_text("Processed", timeout=FINISH_TIMEOUT_MS)
-    expect(page.locator("#upload-progress")).to_be_hidden()
     expect(row).to_contain_text("3 rows · 3 columns · CSV")
     for column in ("id", "name", "score"):
         expect(row.locator(".col-name", has_text=column)).to_be_visible()
@@ -79,7 +80,7 @@ def test_a_good_csv_shows_success_with_its_summary_without_a_reload(
         expect(download_link).to_have_count(0)
 
 
-def test_a_broken_csv_shows_what_is_wrong_and_is_fixed_by_retry_or_a_new_upload(
+def test_a_broken_csv_shows_what_is_wrong_and_offers_a_fixed_upload_not_a_retry(
     page: Page,
     web: str,
     person: User,
@@ -94,26 +95,54 @@ def test_a_broken_csv_shows_what_is_wrong_and_is_fixed_by_retry_or_a_new_upload(
     expect(row.locator(".what-to-do")).to_contain_text("as many fields as the header")
     expect(page.locator(".toast.error")).to_contain_text("broken.csv failed")
     screenshot(page, "03-failed")
-    broken = File.objects.get(owner=person, original_name="broken.csv")
-    first_task = broken.task_id
-
-    # Retry after the stored file is fixed: a new attempt with a new task id succeeds.
-    (settings.STORAGE_ROOT / broken.storage_key).write_bytes(FIXED_CSV)
-    row.get_by_role("button", name="Retry").click()
-    expect(badge(row)).to_have_text("Processed", timeout=FINISH_TIMEOUT_MS)
-    expect(row).to_contain_text("attempt 2")
-    expect(row).to_contain_text("2 rows · 2 columns")
-    broken.refresh_from_db()
-    assert (broken.attempts, broken.status) == (2, File.Status.SUCCESS)
-    assert broken.task_id != first_task
-    screenshot(page, "04-retried")
-
-    # Or upload a corrected copy: a new file that succeeds on its own.
-    again = upload(page, "broken-fixed.csv", FIXED_CSV)
+    # Trying the same file again cannot help: the page offers a fixed upload instead.
+    expect(row.get_by_role("button", name="Retry")).to_have_count(0)
+    with page.expect_file_chooser() as chooser:
+        row.get_by_role("link", name="Upload a fixed file").click()
+    chooser.value.set_files(
+        files=[{"name": "broken-fixed.csv", "mimeType": "text/csv", "buffer": FIXED_CSV}]
+    )
+    again = page.locator("tr[data-file-id]", has_text="broken-fixed.csv").first
     expect(badge(again)).to_have_text("Processed", timeout=FINISH_TIMEOUT_MS)
     expect(page.locator("tr[data-file-id]")).to_have_count(2)
     assert_not_reloaded(page)
     screenshot(page, "05-uploaded-again")
+
+
+def test_a_file_failed_by_the_system_is_retried_showing_retrying_until_processed(
+    page: Page,
+    web: str,
+    person: User,
+    workers: tuple[ManagedProcess, ManagedProcess],
+) -> None:
+    (settings.STORAGE_ROOT / "uploads").mkdir(parents=True, exist_ok=True)
+    (settings.STORAGE_ROOT / "uploads" / "timed-out.csv").write_bytes(FIXED_CSV)
+    file = File.objects.create(
+        owner=person,
+        original_name="timed-out.csv",
+        storage_key="uploads/timed-out.csv",
+        size_bytes=len(FIXED_CSV),
+        status=File.Status.PROCESSING,
+        task_id="lost-task",
+        attempts=1,
+    )
+    services.file_mark_failed(
+        file_id=file.pk, task_id="lost-task", code=ErrorCode.NO_OUTCOME, message="No answer."
+    )
+    log_in(page, web, person)
+    row = page.locator("tr[data-file-id]", has_text="timed-out.csv")
+
+    # From the keyboard: focus the button and press Enter.
+    row.get_by_role("button", name="Retry").focus()
+    page.keyboard.press("Enter")
+
+    expect(badge(row)).to_have_text(re.compile("Retrying|Processed"))
+    expect(badge(row)).to_have_text("Processed", timeout=FINISH_TIMEOUT_MS)
+    expect(row).to_contain_text("attempt 2")
+    file.refresh_from_db()
+    assert (file.attempts, file.status) == (2, File.Status.SUCCESS)
+    assert file.task_id != "lost-task"
+    screenshot(page, "04-retried")
 
 
 def test_a_person_sees_only_their_own_files_and_can_log_out(

@@ -18,13 +18,14 @@ from files.models import File
 from files.tasks import file_processing_failed, file_processing_succeeded
 from harness.chaos import (
     BATCH_FILES,
-    TASK_DONE,
     Expected,
     Rig,
+    b_tasks_done,
     good_csv,
     upload_batch,
     wait_settled,
 )
+from harness.logs import log_events
 from harness.raw_messages import (
     JSON,
     PICKLE,
@@ -120,7 +121,7 @@ def test_callbacks_wait_while_as_worker_is_down_then_apply(rig: Rig) -> None:
     rig.start_beat()
     expected = upload_batch(BATCH_FILES)
     wait_for(
-        lambda: len(TASK_DONE.findall(rig.b_log())) >= BATCH_FILES or None,
+        lambda: len(b_tasks_done(rig.b_log())) >= BATCH_FILES or None,
         timeout=120,
         what="B to finish the batch while A's worker is down",
         describe=rig.describe,
@@ -141,7 +142,7 @@ def test_postgresql_restarted_while_callbacks_arrive(rig: Rig) -> None:
     # Callbacks arriving now fail on the database and retry with backoff (native delayed
     # delivery on the quorum queue).
     wait_for(
-        lambda: "retry: Retry in" in rig.a_log() or None,
+        lambda: log_events(rig.a_log(), "task.retried") or None,
         timeout=60,
         what="a callback to meet the stopped database",
         describe=rig.describe,

@@ -15,7 +15,6 @@ worker logs).
 
 import hashlib
 import os
-import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -27,9 +26,10 @@ from django.db import DatabaseError, connection
 
 from files import services
 from files.models import File
+from harness.logs import log_events
 from harness.processes import A_BIN, SYSTEM_A, ManagedProcess, celery_worker
 from harness.services import Postgres, RabbitMQ, Redis
-from shared_schema.names import QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
+from shared_schema.names import PROCESS_TASK, QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
 
 BATCH_FILES = int(os.environ.get("CROSSLINK_CHAOS_FILES", "50"))
 """Files per fault: 50 in ``make chaos``; ``make test`` sets fewer to stay within CI's time."""
@@ -151,8 +151,24 @@ def _is_as_expected(file: File, want: Expected) -> bool:
 
 # --- The processes of one test -----------------------------------------------------------------
 
-TASK_DONE = re.compile(r"Task remote\.processing\[([0-9a-f-]{36})\] (?:succeeded|raised)")
-APPLIED = re.compile(r"File (\d+) (?:processed:|failed with)")
+
+def b_tasks_done(log: str) -> list[str]:
+    """The ids of B's ``remote.processing`` runs that completed (succeeded or failed)."""
+    return [
+        event["celery_task_id"]
+        for event in log_events(log)
+        if event.get("event") in ("task.succeeded", "task.failed")
+        and event.get("celery_task_name") == PROCESS_TASK
+    ]
+
+
+def a_outcomes_applied(log: str) -> list[int]:
+    """The file ids whose outcome A applied, once per application."""
+    return [
+        int(event["file_id"])
+        for event in log_events(log)
+        if event.get("event") in ("file.succeeded", "file.failed")
+    ]
 
 
 @dataclass
@@ -180,6 +196,7 @@ class Rig:
             "CROSSLINK_STORAGE_ROOT": str(self.stack.storage_root),
             "DJANGO_DEBUG": "true",
             "PYTHONUNBUFFERED": "1",
+            "CROSSLINK_LOG_FORMAT": "json",
             **SWEEP_ENV,
             **overrides,
         }
@@ -290,11 +307,11 @@ class Rig:
         assert not stuck, f"{result.line()}\n{detail}\n{self.describe()}"
         assert not lost, f"{result.line()}\n{detail}\n{self.describe()}"
 
-        applied = Counter(int(pk) for pk in APPLIED.findall(self.a_log()))
+        applied = Counter(a_outcomes_applied(self.a_log()))
         wrong = {pk: applied[pk] for pk in expected if applied[pk] != 1}
         assert not wrong, f"outcomes not applied exactly once (file: times): {wrong}"
 
-        runs = Counter(TASK_DONE.findall(self.b_log()))
+        runs = Counter(b_tasks_done(self.b_log()))
         for pk, file in files.items():
             if expected[pk].status == File.Status.SUCCESS or runs[file.task_id]:
                 assert 1 <= runs[file.task_id] <= b_runs_at_most, (

@@ -3,14 +3,14 @@ delivery exchanges (https://docs.celeryq.dev/en/stable/getting-started/backends-
 rabbitmq.html#using-quorum-queues). A's callbacks retry with a countdown when the database is
 away, and B's task retries transient storage errors the same way, so this must hold."""
 
-import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
 from files.models import File
 from files.tasks import file_processing_succeeded
+from harness.logs import log_events
 from harness.processes import ManagedProcess
 from harness.waiting import wait_for
 from shared_schema.names import QUEUE_SYSTEM_A
@@ -41,7 +41,7 @@ def test_a_callback_sent_with_a_countdown_arrives_after_it_and_not_before(
         rows=0,
         columns=(),
     ).model_dump(mode="json")
-    sent = datetime.now()  # the worker's log timestamps are local time
+    sent = datetime.now(UTC)
 
     message = (
         file_processing_succeeded.s(result, file_id=file.pk, task_id=task_id)
@@ -56,10 +56,7 @@ def test_a_callback_sent_with_a_countdown_arrives_after_it_and_not_before(
     wait_for(applied, timeout=60, what="the delayed callback", describe=workers[0].tail)
     # Held by the broker, not by A's worker: the worker only *received* it once the time was up
     # (a worker holding an ETA message logs "received" at once).
-    received = re.search(
-        rf"\[([0-9-]+ [0-9:,]+): INFO/MainProcess\] Task [\w.]+\[{message.id}\] received",
-        workers[0].log(),
-    )
-    assert received is not None
-    at = datetime.strptime(received.group(1), "%Y-%m-%d %H:%M:%S,%f")
+    received = log_events(workers[0].log(), "task.received", celery_task_id=message.id)
+    assert len(received) == 1, received
+    at = datetime.fromisoformat(received[0]["time"])
     assert (at - sent).total_seconds() >= COUNTDOWN_S - 0.5

@@ -1,7 +1,6 @@
 """Upload in System A, processing in System B, callbacks back on A: real workers, real services."""
 
 import hashlib
-import re
 
 import pytest
 from celery import current_app
@@ -9,6 +8,7 @@ from celery import current_app
 from files import services
 from files.models import File
 from harness.files import finished, upload
+from harness.logs import log_events
 from harness.processes import ManagedProcess
 from shared_schema.errors import ErrorCode
 
@@ -43,9 +43,14 @@ def test_the_callback_leaves_its_outcome_in_the_database_and_nothing_in_the_resu
     file = finished(upload("scores.csv", GOOD_CSV), workers)
     worker_a = workers[0]
 
-    callback_ids = re.findall(
-        r"Task system_a\.file_processing_succeeded\[([\w-]+)\] received", worker_a.log()
-    )
+    callback_ids = [
+        event["celery_task_id"]
+        for event in log_events(
+            worker_a.log(),
+            "task.received",
+            celery_task_name="system_a.file_processing_succeeded",
+        )
+    ]
     assert file.status == File.Status.SUCCESS
     assert callback_ids
     # B's result is there (the sweeper reads it); the callbacks' own results are not stored.

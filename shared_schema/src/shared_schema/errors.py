@@ -28,7 +28,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_COLUMNS = "too_many_columns"
     INVALID_HEADER = "invalid_header"
     """A header cell is blank, or names a column another cell already names."""
-    # The request: a bug or a version mismatch between A and B; retrying will not help.
+    # The request: a bug or a version mismatch between A and B; retrying will not help
+    # until an operator fixes it.
     INVALID_REQUEST = "invalid_request"
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
     STORAGE_KEY_OUTSIDE_ROOT = "storage_key_outside_root"
@@ -41,6 +42,25 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
     """Set by A: B failed with an exception that is not part of this contract."""
 
+    @property
+    def retry_helps(self) -> bool:
+        """Whether sending the same stored file again may succeed.
+
+        True for faults of the run (a time limit, storage, a lost outcome, an unexpected error);
+        False for the file's own errors, where only a fixed upload helps, and for a faulty
+        request, which fails the same way until an operator fixes A or B.
+        """
+        return self in _RETRY_HELPS
+
+
+_RETRY_HELPS: Final = frozenset(
+    {
+        ErrorCode.PROCESSING_TIMEOUT,
+        ErrorCode.STORAGE_UNAVAILABLE,
+        ErrorCode.NO_OUTCOME,
+        ErrorCode.INTERNAL_ERROR,
+    }
+)
 
 ERROR_HINTS: Final[dict[ErrorCode, str]] = {
     ErrorCode.EMPTY_FILE: "The file has no content. Upload a file with a header row and data.",

@@ -9,6 +9,7 @@ Rules that keep two independently deployed code bases compatible:
 * senders dump with ``model_dump(mode="json")`` so only JSON types ever reach the serializer.
 """
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Final
 
@@ -92,6 +93,12 @@ class ProcessingResult(_Payload):
     )
     output_format: FileFormat | None = Field(
         default=None, description="The format of the normalized output at output_key."
+    )
+    started_at: datetime | None = Field(
+        default=None, description="When B's worker began this attempt (UTC)."
+    )
+    finished_at: datetime | None = Field(
+        default=None, description="When B's worker finished this attempt (UTC)."
     )
 
 

@@ -28,6 +28,18 @@ class NotRetryable(exceptions.APIException):
     default_code = "not_failed"
 
 
+class RetryWillNotHelp(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Retrying will not help: the error is in the file. Fix it and upload it again."
+    default_code = "retry_will_not_help"
+
+
+class NotDeletable(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Only a finished file can be deleted."
+    default_code = "not_finished"
+
+
 class NoOutput(exceptions.NotFound):
     default_detail = "This file has no normalized output."
     default_code = "no_output"
@@ -39,7 +51,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = {
-            "detail": "The request is not valid.",
+            "detail": _first_message(response.data) or "The request is not valid.",
             "code": "invalid",
             "errors": response.data,
         }
@@ -49,6 +61,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         code = "not_found" if response.status_code == 404 else "permission_denied"
         response.data = {"detail": response.data.get("detail", ""), "code": code}
     return response
+
+
+def _first_message(errors: Any) -> str:
+    """The first field's first message ("The submitted file is empty."), so a client that shows
+    only ``detail`` shows the specific reason."""
+    if isinstance(errors, dict):
+        errors = next(iter(errors.values()), None)
+    if isinstance(errors, list) and errors and isinstance(errors[0], str):
+        return errors[0]
+    return ""
 
 
 @csrf_exempt  # changes nothing, so a POST to a wrong address is a 404, not a CSRF 403

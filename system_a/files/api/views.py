@@ -10,8 +10,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,8 +20,15 @@ from rest_framework.views import APIView
 
 from files import selectors, services
 from files.accounts import request_owner
-from files.api.errors import NoOutput, NotRetryable, UploadRefused, UploadTooLarge
-from files.api.serializers import FileSerializer, UploadSerializer
+from files.api.errors import (
+    NoOutput,
+    NotDeletable,
+    NotRetryable,
+    RetryWillNotHelp,
+    UploadRefused,
+    UploadTooLarge,
+)
+from files.api.serializers import FileDetailSerializer, FileSerializer, UploadSerializer
 from files.downloads import file_output_response
 from files.models import File
 from files.uploads import upload_body_too_large, upload_limit_message
@@ -46,12 +54,36 @@ def _owned(request: Request, pk: int) -> File:
         raise exceptions.NotFound("No such file.") from None
 
 
+class FilePages(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class ListQuery(serializers.Serializer):  # type: ignore[type-arg]
+    search = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    status = serializers.ChoiceField(choices=File.Status.values, required=False, allow_blank=True)
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("search", str, description="Only files whose name contains this (any case)."),
+    OpenApiParameter("status", str, enum=File.Status.values, description="Only files in it."),
+]
+
+
 class FileListCreate(generics.ListAPIView):  # type: ignore[type-arg]
     serializer_class = FileSerializer
     parser_classes = [MultiPartParser]
+    pagination_class = FilePages
 
     def get_queryset(self) -> QuerySet[File]:
-        return selectors.file_list(owner=self.request.user)
+        query = ListQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.file_list(
+            owner=self.request.user,
+            name=query.validated_data.get("search", ""),
+            status=query.validated_data.get("status", ""),
+        )
 
     @extend_schema(
         summary="Upload a file",
@@ -80,7 +112,9 @@ class FileListCreate(generics.ListAPIView):  # type: ignore[type-arg]
 
     @extend_schema(
         summary="List your files, newest first",
-        responses={200: FileSerializer(many=True), 401: ERROR},
+        description="Paged (`page`, `page_size` up to 200); filtered by `search` and `status`.",
+        parameters=LIST_PARAMETERS,
+        responses={200: FileSerializer(many=True), 400: ERROR, 401: ERROR, 404: ERROR},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -88,24 +122,46 @@ class FileListCreate(generics.ListAPIView):  # type: ignore[type-arg]
 
 class FileDetail(APIView):
     @extend_schema(
-        summary="One file: status, progress, summary or error",
-        responses={200: FileSerializer, 401: ERROR, 404: ERROR},
+        summary="One file, complete: status, progress, summary or error, attempts, history",
+        responses={200: FileDetailSerializer, 401: ERROR, 404: ERROR},
     )
     def get(self, request: Request, pk: int) -> Response:
         file = _owned(request, pk)
-        return Response(FileSerializer(file, context={"request": request}).data)
+        return Response(FileDetailSerializer(file, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Delete a finished file",
+        description="Deletes the record, its history, the stored upload and the normalized "
+        "output. A file still waiting or being processed cannot be deleted (409).",
+        request=None,
+        responses={204: None, 401: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        file = _owned(request, pk)
+        try:
+            outcome = services.file_delete(file_id=file.pk)
+        except File.DoesNotExist:
+            raise exceptions.NotFound("No such file.") from None
+        if not outcome.applied:
+            raise NotDeletable(
+                f"The file is {outcome.found.label.lower()}; wait until it is finished."
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class FileRetry(APIView):
     @extend_schema(
         summary="Retry a failed file",
         description="Starts a new attempt with a new task id; late callbacks of the old attempt "
-        "are ignored. Only a FAILED file can be retried.",
+        "are ignored. Only a FAILED file whose error is the system's (a time limit, storage, a "
+        "lost outcome) can be retried; for the file's own errors, upload a fixed file.",
         request=None,
         responses={202: FileSerializer, 401: ERROR, 404: ERROR, 409: ERROR},
     )
     def post(self, request: Request, pk: int) -> Response:
         file = _owned(request, pk)
+        if file.status == File.Status.FAILED and not file.retry_helps:
+            raise RetryWillNotHelp()
         outcome = services.file_retry(file_id=file.pk)
         if not outcome.applied:
             raise NotRetryable(

@@ -7,6 +7,7 @@ signature names (a peer queue: shared_schema.wire.queues). B keeps no list of it
 
 from shared_schema.queues import SYSTEM_B_QUEUE
 from shared_schema.wire import WireCelery, common_settings
+from system_b import telemetry
 from system_b.settings import settings
 
 app = WireCelery("system_b", include=["system_b.tasks"])
@@ -23,3 +24,4 @@ app.conf.update(
     # STARTED lets a caller tell "queued" from "running".
     task_track_started=True,
 )
+telemetry.celery_setup()  # log context, traces, metrics: docs/observability.md

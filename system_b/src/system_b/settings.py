@@ -29,6 +29,13 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     broker_url: str
@@ -49,6 +56,10 @@ class Settings:
     """Seconds before the pool kills the child outright; the backstop for a stuck task."""
     task_events: bool
     """Send task events, for a monitor such as Flower; off unless one runs (see celery_app)."""
+    log_format: str
+    """``json`` (one object a line) or ``text``; applied by shared_schema.telemetry."""
+    metrics_port: int | None
+    """Where the worker serves Prometheus metrics (system_b.telemetry); none when unset."""
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -72,6 +83,8 @@ class Settings:
             soft_time_limit=soft,
             hard_time_limit=hard,
             task_events=_env_bool("CROSSLINK_TASK_EVENTS", False),
+            log_format=_env_choice("CROSSLINK_LOG_FORMAT", ("text", "json"), "text"),
+            metrics_port=_env_int("CROSSLINK_METRICS_PORT", 0) or None,
         )
 
 

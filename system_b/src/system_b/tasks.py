@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task
@@ -91,6 +92,7 @@ def process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
     def publish(progress: ProcessingProgress) -> None:
         self.update_state(state=PROGRESS_STATE, meta=progress.model_dump(mode="json"))
 
+    started_at = datetime.now(UTC)
     try:
         result = file_process(
             request=request,
@@ -109,4 +111,6 @@ def process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
         # A flaky mount, not a bad file: retried with backoff by autoretry_for.
         reason = exc.strerror or type(exc).__name__  # never str(exc): it names B's paths
         raise StorageUnavailable(f"Storage error while processing the file: {reason}.") from exc
+    # The run's own times, so A can show when B really started and finished the attempt.
+    result = result.model_copy(update={"started_at": started_at, "finished_at": datetime.now(UTC)})
     return result.model_dump(mode="json")

@@ -1,28 +1,46 @@
-// The upload page, in plain JavaScript (no library): drag-and-drop or pick a file, upload it
-// through the JSON API with a progress bar, poll the table body while any file is in flight,
-// and announce each file that finishes. Without JavaScript the page still works as a form.
+// The upload page, in plain JavaScript (no library): drop or choose several files, upload each
+// through the JSON API with its own progress and a cancel, poll the list while any file is in
+// flight, and announce each file that finishes. Without JavaScript the page still works as forms.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
   var ACTIVE = { PENDING: true, PROCESSING: true };
   var POLL_MS = 1500;
+  var TOAST_LIMIT = 3;
+  var TOAST_MS = 6000;
   var form = document.getElementById("upload-form");
   var input = document.getElementById("id_file");
   var zone = document.getElementById("dropzone");
-  var rows = document.getElementById("file-rows");
+  var list = document.getElementById("file-list");
+  var uploads = document.getElementById("uploads");
   var errorBox = document.getElementById("upload-error");
-  var progress = document.getElementById("upload-progress");
+  var toasts = document.getElementById("toasts");
   var csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
   var maxBytes = parseInt(form.dataset.maxBytes, 10);
   var timer = null;
 
+  function formatNumber(n) { return n.toLocaleString("en-US"); }
+
+  // Toasts sit in the page's flow (never over a button), at most TOAST_LIMIT at once, each
+  // closed by its button or after TOAST_MS.
   function toast(text, kind) {
     var el = document.createElement("div");
     el.className = "toast " + kind;
     el.setAttribute("role", kind === "error" ? "alert" : "status");
-    el.textContent = text;
-    document.getElementById("toasts").appendChild(el);
-    setTimeout(function () { el.remove(); }, 8000);
+    var span = document.createElement("span");
+    span.className = "toast-text";
+    span.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", "Close notification");
+    close.textContent = "×";
+    close.addEventListener("click", function () { el.remove(); });
+    el.appendChild(span);
+    el.appendChild(close);
+    toasts.appendChild(el);
+    while (toasts.children.length > TOAST_LIMIT) { toasts.firstElementChild.remove(); }
+    setTimeout(function () { el.remove(); }, TOAST_MS);
   }
 
   function showError(text) {
@@ -34,9 +52,11 @@
   // uploaded or retried from here (B may finish one before the next poll ever sees it active).
   var watching = {};
 
+  function rowsOf() { return list.querySelectorAll("tr[data-file-id]"); }
+
   function watchInFlight() {
     var inFlight = false;
-    rows.querySelectorAll("tr[data-file-id]").forEach(function (tr) {
+    rowsOf().forEach(function (tr) {
       if (ACTIVE[tr.dataset.status]) { watching[tr.dataset.fileId] = true; inFlight = true; }
     });
     return inFlight;
@@ -49,7 +69,8 @@
 
   function refresh() {
     clearTimeout(timer);
-    return fetch(rows.dataset.src, { credentials: "same-origin", headers: { Accept: "text/html" } })
+    var url = list.dataset.src + window.location.search;  // the same search, filter and page
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (response) {
         if (response.redirected || response.status === 401 || response.status === 403) {
           window.location.reload();  // the session ended: show the login page
@@ -60,8 +81,8 @@
       })
       .then(function (html) {
         if (html === null) { return; }
-        rows.innerHTML = html;
-        rows.querySelectorAll("tr[data-file-id]").forEach(function (tr) {
+        list.innerHTML = html;
+        rowsOf().forEach(function (tr) {
           var id = tr.dataset.fileId;
           if (watching[id] && !ACTIVE[tr.dataset.status]) {
             delete watching[id];
@@ -74,46 +95,85 @@
       .catch(function () { timer = setTimeout(refresh, POLL_MS * 4); });  // server busy: back off
   }
 
-  function apiError(xhrOrResponseText, fallback) {
-    try { return JSON.parse(xhrOrResponseText).detail || fallback; } catch (e) { return fallback; }
+  // The server's own reason: the API's detail ("The submitted file is empty."), else a field's.
+  function apiError(text, fallback) {
+    try {
+      var body = JSON.parse(text);
+      var fields = body.errors && Object.keys(body.errors);
+      if (fields && fields.length && body.errors[fields[0]][0]) { return body.errors[fields[0]][0]; }
+      return body.detail || fallback;
+    } catch (e) { return fallback; }
+  }
+
+  function uploadItem(file) {
+    var li = document.createElement("li");
+    li.className = "upload";
+    li.innerHTML = '<span class="upload-name"></span>' +
+      '<button type="button" class="secondary upload-cancel">Cancel</button>' +
+      '<div class="meter" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><span></span></div>' +
+      '<span class="upload-state" aria-live="polite"></span>';
+    li.querySelector(".upload-name").textContent = file.name;
+    li.querySelector(".upload-name").title = file.name;
+    li.querySelector(".meter").setAttribute("aria-label", "Uploading " + file.name);
+    uploads.appendChild(li);
+    return li;
+  }
+
+  function finishItem(li, kind, text, keepMs) {
+    li.classList.add(kind);
+    li.querySelector(".upload-state").textContent = text;
+    li.querySelector(".meter").hidden = true;
+    var cancel = li.querySelector(".upload-cancel");
+    cancel.textContent = "Dismiss";
+    cancel.onclick = function () { li.remove(); };
+    if (keepMs) { setTimeout(function () { li.remove(); }, keepMs); }
   }
 
   function upload(file) {
-    showError("");
+    var li = uploadItem(file);
+    var state = li.querySelector(".upload-state");
     if (file.size > maxBytes) {
-      showError(file.name + " is " + file.size.toLocaleString() + " bytes; the limit is " + maxBytes.toLocaleString() + " bytes.");
+      finishItem(li, "failed", "The file is " + formatNumber(file.size) + " bytes; the limit is " + formatNumber(maxBytes) + " bytes.");
       return;
     }
     var data = new FormData();
     data.append("file", file);
     var xhr = new XMLHttpRequest();  // fetch() cannot report upload progress
-    var bar = progress.querySelector(".meter span");
-    var label = progress.querySelector(".meter-label");
-    progress.hidden = false;
-    bar.style.width = "0%";
-    label.textContent = "Uploading " + file.name + "…";
+    var meter = li.querySelector(".meter");
+    var bar = meter.querySelector("span");
+    state.textContent = "Uploading… 0%";
+    li.querySelector(".upload-cancel").onclick = function () { xhr.abort(); };
     xhr.upload.onprogress = function (e) {
-      if (e.lengthComputable) { bar.style.width = Math.round(100 * e.loaded / e.total) + "%"; }
+      if (!e.lengthComputable) { return; }
+      var percent = Math.round(100 * e.loaded / e.total);
+      bar.style.width = percent + "%";
+      meter.setAttribute("aria-valuenow", String(percent));
+      state.textContent = "Uploading… " + percent + "%";
     };
     xhr.onload = function () {
-      progress.hidden = true;
       if (xhr.status === 201) {
         watching[JSON.parse(xhr.responseText).id] = true;
-        toast(file.name + " uploaded; System B is on it.", "info");
+        finishItem(li, "done", "Uploaded; System B is on it.", 4000);
         refresh();
       } else {
-        showError(apiError(xhr.responseText, "The upload failed (" + xhr.status + ")."));
+        finishItem(li, "failed", apiError(xhr.responseText, "The upload failed (" + xhr.status + ")."));
       }
     };
-    xhr.onerror = function () { progress.hidden = true; showError("The upload did not reach the server."); };
+    xhr.onerror = function () { finishItem(li, "failed", "The upload did not reach the server."); };
+    xhr.onabort = function () { finishItem(li, "failed", "Cancelled.", 4000); };
     xhr.open("POST", form.dataset.api);
     xhr.setRequestHeader("X-CSRFToken", csrf);
     xhr.setRequestHeader("Accept", "application/json");
     xhr.send(data);
   }
 
+  function uploadAll(files) {
+    showError("");
+    Array.prototype.forEach.call(files, upload);
+  }
+
   input.addEventListener("change", function () {
-    Array.prototype.forEach.call(input.files, upload);
+    uploadAll(input.files);
     input.value = "";
   });
   ["dragenter", "dragover"].forEach(function (name) {
@@ -124,30 +184,59 @@
   });
   zone.addEventListener("drop", function (e) {
     e.preventDefault();
-    Array.prototype.forEach.call(e.dataTransfer.files, upload);
+    uploadAll(e.dataTransfer.files);
   });
-  // The label opens the picker with a click; keep keyboard users able to do the same.
+  // The label opens the picker with a click; keyboard users reach it with Tab and open it with
+  // Enter or Space. The hidden input itself leaves the tab order, so focus lands once.
   zone.tabIndex = 0;
+  input.tabIndex = -1;
   zone.addEventListener("keydown", function (e) {
     if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); }
   });
 
-  rows.addEventListener("submit", function (e) {
-    var retry = e.target.closest(".retry-form");
-    if (!retry) { return; }
-    e.preventDefault();
-    retry.querySelector("button").disabled = true;
-    fetch(retry.dataset.api, {
-      method: "POST", credentials: "same-origin",
+  function post(url, method) {
+    return fetch(url, {
+      method: method, credentials: "same-origin",
       headers: { "X-CSRFToken": csrf, Accept: "application/json" },
-    }).then(function (response) {
-      if (response.status === 202) {
-        watching[retry.closest("tr").dataset.fileId] = true;
-        return refresh();
-      }
-      return response.text().then(function (text) { toast(apiError(text, "Retry failed."), "error"); refresh(); });
+    });
+  }
+
+  list.addEventListener("submit", function (e) {
+    var retry = e.target.closest(".retry-form");
+    var del = e.target.closest(".delete-form");
+    if (!retry && !del) { return; }
+    e.preventDefault();
+    var button = e.target.querySelector("button");
+    var row = e.target.closest("tr");
+    if (retry) {
+      button.disabled = true;
+      button.textContent = "Retrying…";
+      post(retry.dataset.api, "POST").then(function (response) {
+        if (response.status === 202) { watching[row.dataset.fileId] = true; return refresh(); }
+        return response.text().then(function (text) { toast(apiError(text, "Retry failed."), "error"); refresh(); });
+      });
+      return;
+    }
+    if (!window.confirm("Delete " + del.dataset.name + " and its output?")) { return; }
+    button.disabled = true;
+    post(del.dataset.api, "DELETE").then(function (response) {
+      if (response.status === 204) { toast(del.dataset.name + " deleted.", "info"); return refresh(); }
+      return response.text().then(function (text) { toast(apiError(text, "Delete failed."), "error"); refresh(); });
     });
   });
+
+  list.addEventListener("click", function (e) {
+    if (e.target.closest(".upload-fixed")) { e.preventDefault(); zone.focus(); input.click(); }
+  });
+  list.addEventListener("click", function (e) {
+    var link = e.target.closest(".pager a");
+    if (!link) { return; }
+    // Page links keep working as links; the poll must then ask for the same page.
+    e.preventDefault();
+    window.history.pushState(null, "", link.getAttribute("href"));
+    refresh();
+  });
+  window.addEventListener("popstate", refresh);
 
   schedule();
 })();

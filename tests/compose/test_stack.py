@@ -1,0 +1,291 @@
+"""docker compose up for real, used from the host the way a person would, then broken: B's
+worker restarted and killed with a file in flight, and the whole stack taken down and brought
+back. The tests run in this order and share one stack."""
+
+import base64
+import http.cookiejar
+import json
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from typing import Any
+
+import pytest
+
+from harness.compose import PASSWORD, USERNAME, Compose
+from harness.http import request
+from harness.waiting import wait_for
+
+pytestmark = pytest.mark.timeout(900)
+
+FINISH_TIMEOUT_S = 180
+GOOD_CSV = b"id,name,score\n1,ada,9.5\n2,grace,8.25\n"
+# Big enough that B is still reading it when the test breaks B's worker (tens of seconds on
+# these machines), small enough to upload in a few.
+IN_FLIGHT_ROWS = 1_500_000
+
+
+def in_flight_csv() -> bytes:
+    rows = (f"{i},name-{i},{i % 100}.5\n" for i in range(IN_FLIGHT_ROWS))
+    return b"id,name,score\n" + "".join(rows).encode()
+
+
+class Page:
+    """Just enough of a browser for Django's forms: cookies and the CSRF token."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+    def get(self, path: str) -> bytes:
+        with self.opener.open(self.base + path, timeout=60) as response:
+            body: bytes = response.read()
+            return body
+
+    def csrf(self, path: str) -> str:
+        match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', self.get(path))
+        assert match, f"no CSRF token on {path}"
+        return match.group(1).decode()
+
+    def post(self, path: str, data: bytes, content_type: str) -> str:
+        req = urllib.request.Request(
+            self.base + path,
+            data=data,
+            headers={"Content-Type": content_type, "Referer": self.base + path},
+        )
+        with self.opener.open(req, timeout=60) as response:
+            body: bytes = response.read()
+            return body.decode()
+
+    def login(self) -> str:
+        form = {"csrfmiddlewaretoken": self.csrf("/login/"), "username": USERNAME}
+        form["password"] = PASSWORD
+        return self.post(
+            "/login/", urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded"
+        )
+
+    def upload(self, name: str, content: bytes) -> str:
+        boundary = uuid.uuid4().hex
+        body = (
+            (
+                f"--{boundary}\r\n"
+                'Content-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n'
+                f"{self.csrf('/')}\r\n--{boundary}\r\n"
+                f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                "Content-Type: text/csv\r\n\r\n"
+            ).encode()
+            + content
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        return self.post("/", body, f"multipart/form-data; boundary={boundary}")
+
+
+class Api:
+    """The JSON API with a token, as a script would use it."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        reply = request(
+            "POST", f"{base}/api/token/", form={"username": USERNAME, "password": PASSWORD}
+        )
+        assert reply.status == 200, reply.body
+        self.headers = {"Authorization": f"Token {reply.json()['token']}"}
+
+    def upload(self, name: str, content: bytes) -> dict[str, Any]:
+        reply = request(
+            "POST", f"{self.base}/api/files/", headers=self.headers, files={"file": (name, content)}
+        )
+        assert reply.status == 201, reply.body[:500]
+        file: dict[str, Any] = reply.json()
+        return file
+
+    def file(self, file_id: int) -> dict[str, Any]:
+        reply = request("GET", f"{self.base}/api/files/{file_id}/", headers=self.headers)
+        assert reply.status == 200, reply.body[:500]
+        file: dict[str, Any] = reply.json()
+        return file
+
+    def by_name(self, name: str) -> dict[str, Any]:
+        reply = request("GET", f"{self.base}/api/files/", headers=self.headers)
+        assert reply.status == 200, reply.body[:500]
+        matches = [f for f in reply.json()["results"] if f["name"] == name]
+        assert len(matches) == 1, f"{name}: {matches}"
+        return matches[0]
+
+    def download(self, file_id: int) -> bytes:
+        reply = request("GET", f"{self.base}/api/files/{file_id}/download/", headers=self.headers)
+        assert reply.status == 200, reply.body[:500]
+        return reply.body
+
+    def finished(self, compose: Compose, file_id: int) -> dict[str, Any]:
+        return wait_for(
+            lambda: (f := self.file(file_id))["status"] in ("SUCCESS", "FAILED") and f,
+            timeout=FINISH_TIMEOUT_S,
+            what=f"file {file_id} to finish",
+            interval=0.5,
+            describe=compose.describe,
+        )
+
+
+@pytest.fixture(scope="module")
+def api(compose: Compose) -> Api:
+    return Api(compose.url("web", 8000))
+
+
+def one_shots(config: dict[str, Any]) -> set[str]:
+    """Services others wait on to have exited with 0 (service_completed_successfully)."""
+    return {
+        dependency
+        for service in config["services"].values()
+        for dependency, condition in (service.get("depends_on") or {}).items()
+        if condition.get("condition") == "service_completed_successfully"
+    }
+
+
+def test_every_service_is_up_and_healthy_and_every_one_shot_exited_cleanly(
+    compose: Compose,
+) -> None:
+    config = compose.config()
+    done = one_shots(config)
+    containers = {c["Service"]: c for c in compose.containers()}
+    assert set(containers) == set(config["services"]), "a service has no container"
+    for name, service in config["services"].items():
+        container = containers[name]
+        if name in done:
+            assert container["State"] == "exited", container
+            assert container["ExitCode"] == 0, container
+            continue
+        assert container["State"] == "running", container
+        if not (service.get("healthcheck") or {}).get("disable"):
+            assert container["Health"] == "healthy", container
+
+
+def test_a_file_uploaded_through_the_page_reaches_success_and_its_output_downloads(
+    compose: Compose, api: Api
+) -> None:
+    page = Page(compose.url("web", 8000))
+    assert USERNAME in page.login()
+    name = f"page-{uuid.uuid4().hex[:6]}.csv"
+    assert name in page.upload(name, GOOD_CSV)
+
+    file = api.finished(compose, api.by_name(name)["id"])
+    assert file["status"] == "SUCCESS", file
+    assert file["summary"]["rows"] == 2
+    output = page.get(f"/files/{file['id']}/download/")
+    assert b"grace" in output
+
+
+def test_a_file_uploaded_through_the_api_reaches_success_and_its_output_downloads(
+    compose: Compose, api: Api
+) -> None:
+    file = api.finished(compose, api.upload(f"api-{uuid.uuid4().hex[:6]}.csv", GOOD_CSV)["id"])
+    assert file["status"] == "SUCCESS", file
+    assert file["summary"]["has_output"] is True
+    assert b"ada" in api.download(file["id"])
+
+
+def test_flower_lists_both_systems_workers(compose: Compose) -> None:
+    base = compose.url("flower", 5555)
+    password = compose.dotenv["FLOWER_PASSWORD"]
+    auth = base64.b64encode(f"admin:{password}".encode()).decode()
+
+    def workers() -> set[str]:
+        req = urllib.request.Request(
+            f"{base}/api/workers?refresh=1", headers={"Authorization": f"Basic {auth}"}
+        )
+        with urllib.request.urlopen(req, timeout=30) as response:
+            listed: dict[str, Any] = json.loads(response.read())
+        return {name.partition("@")[0] for name in listed}
+
+    names = wait_for(
+        lambda: (found := workers()) >= {"a", "b"} and found,
+        timeout=60,
+        what="Flower to list A's and B's workers",
+        interval=2,
+        describe=compose.describe,
+    )
+    assert {"a", "b"} <= names
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{base}/api/workers", timeout=30)
+    assert refused.value.code == 401
+
+
+# Run inside B's container with B's own broker URL: reading a queue needs the read permission.
+BROKER_PROBE = """
+import os, sys
+import kombu
+from amqp.exceptions import AccessRefused
+with kombu.Connection(os.environ["CELERY_BROKER_URL"], connect_timeout=10) as connection:
+    connection.channel().basic_get(sys.argv[1])
+    for queue in sys.argv[2:]:
+        try:
+            connection.channel().basic_get(queue)
+        except AccessRefused as refused:
+            print(queue, "REFUSED", refused)
+        else:
+            print(queue, "READ")
+"""
+
+
+def test_b_s_broker_user_is_refused_a_s_queue_inside_the_stack(compose: Compose) -> None:
+    # B may read its own queue (the probe's first basic_get raises if not); not A's.
+    result = compose.run(
+        "exec", "--no-TTY", "worker-b", "python", "-c", BROKER_PROBE,
+        "system_b.remote", "system_a.callbacks",
+    )  # fmt: skip
+    assert "system_a.callbacks REFUSED" in result.stdout, result.stdout + result.stderr
+    assert "403" in result.stdout
+
+
+def wait_running_in_b(compose: Compose, api: Api, file_id: int) -> None:
+    wait_for(
+        lambda: (api.file(file_id).get("progress") or {}).get("state") in ("STARTED", "PROGRESS"),
+        timeout=120,
+        what=f"B to start on file {file_id}",
+        interval=0.2,
+        describe=compose.describe,
+    )
+
+
+@pytest.mark.parametrize(
+    "break_worker_b",
+    [
+        pytest.param(["restart", "worker-b"], id="restart"),
+        pytest.param(["kill", "--signal", "KILL", "worker-b"], id="kill-9"),
+    ],
+)
+def test_a_file_in_flight_when_worker_b_is_broken_ends_in_success(
+    compose: Compose, api: Api, break_worker_b: list[str]
+) -> None:
+    file_id = api.upload(f"in-flight-{uuid.uuid4().hex[:6]}.csv", in_flight_csv())["id"]
+    wait_running_in_b(compose, api, file_id)
+    compose.run(*break_worker_b)
+    assert api.file(file_id)["status"] == "PROCESSING", "finished before B was broken"
+    # A killed container stays down (Docker counts `kill` as stopping it by hand): the operator
+    # brings it back; whichever worker-b runs next takes the file again.
+    compose.up("worker-b")
+    file = api.finished(compose, file_id)
+    assert file["status"] == "SUCCESS", file
+    assert file["summary"]["rows"] == IN_FLIGHT_ROWS
+
+
+def test_down_then_up_keeps_the_files(compose: Compose, api: Api) -> None:
+    before = request("GET", compose.url("web", 8000, "/api/files/"), headers=api.headers).json()
+    assert before["count"] >= 2
+    compose.run("down", "--timeout", "10")
+    assert compose.containers() == []
+    started = time.monotonic()
+    compose.up()
+    compose.timings["start to healthy again (up --wait, volumes kept)"] = time.monotonic() - started
+
+    after_api = Api(compose.url("web", 8000))  # the user and its login survived too
+    for old in before["results"]:
+        file = after_api.file(old["id"])
+        assert file["status"] == old["status"] == "SUCCESS", file
+    first = min(before["results"], key=lambda f: f["id"])
+    assert after_api.download(first["id"])
