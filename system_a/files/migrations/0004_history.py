@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('files', '0002_file_owner'),
+        ('files', '0003_error_code_invalid_header'),
     ]
 
     operations = [
