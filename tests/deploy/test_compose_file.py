@@ -223,7 +223,7 @@ def test_flower_is_published_and_protected_by_a_password(
     assert environment(flower)["FLOWER_BASIC_AUTH"].startswith("admin:${FLOWER_PASSWORD:?")
 
 
-# --- Hardening (issue 14, docs/security.md) ------------------------------------------------------
+# --- Hardening (docs/security.md) ---------------------------------------------------------------
 
 APP_SERVICES = A_SERVICES | B_SERVICES
 DATA_SERVICES = {"rabbitmq", "redis", "postgres"}
