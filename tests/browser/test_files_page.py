@@ -35,6 +35,9 @@ def log_in(page: Page, web: str, user: User) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Your files")).to_be_visible()
+    # The heading shows while the document is still being parsed; the page's script, at its
+    # end, has run (and bound the upload area's keys) only once the load event fired.
+    page.wait_for_load_state("load")
 
 
 def processed(person: User, name: str, *, rows: int = 3) -> File:

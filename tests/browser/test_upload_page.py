@@ -30,6 +30,7 @@ def log_in(page: Page, web: str, user: User) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Your files")).to_be_visible()
+    page.wait_for_load_state("load")  # the page's script, at its end, has bound its handlers
     # Set on this document only: if the page reloads, it is gone.
     page.evaluate("window.sameDocument = true")
 
