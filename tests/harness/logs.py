@@ -22,11 +22,24 @@ def log_events(text: str, event: str | None = None, **fields: Any) -> list[dict[
 
 def _json_lines(text: str) -> Iterator[dict[str, Any]]:
     for raw in text.splitlines():
-        if not raw.startswith("{"):
-            continue
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(line, dict):
+        line = _json_line(raw)
+        if line is not None:
             yield line
+
+
+def _json_line(raw: str) -> dict[str, Any] | None:
+    """The JSON object ``raw`` holds, or ends with.
+
+    A pool process killed in the middle of writing a line leaves it without its newline, and the
+    next process's whole line is appended to that fragment: the event is still there, after the
+    fragment, and must still count.
+    """
+    start = raw.find("{")
+    while start != -1:
+        try:
+            line = json.loads(raw[start:])
+        except ValueError:
+            start = raw.find('{"', start + 1)
+            continue
+        return line if isinstance(line, dict) else None
+    return None
