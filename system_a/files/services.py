@@ -310,21 +310,25 @@ def _file_sent_record(*, file_id: int, task_id: str) -> None:
     Guarded by the attempt: a relay and the original sender racing both publish (B runs the
     attempt twice at worst, and A applies its outcome once), and either records it. For the
     same reason the record need not survive a crash of the database: on PostgreSQL its commit
-    does not wait for the disk (``synchronous_commit`` off, for this transaction only), which
-    saves a disk flush on the path of every file. A record lost that way leaves the attempt
-    unsent in the outbox, and the relay sends it again.
-    https://www.postgresql.org/docs/current/wal-async-commit.html
+    does not wait for the disk (``synchronous_commit`` off, set in the statement itself for its
+    own transaction), which saves a disk flush on the path of every file without a round trip
+    more. A record lost that way leaves the attempt unsent in the outbox, and the relay sends
+    it again. https://www.postgresql.org/docs/current/wal-async-commit.html
     """
+    now = timezone.now()
     unsent = File.objects.filter(pk=file_id, task_id=task_id, sent_at__isnull=True)
     connection = connections[unsent.db]
-    # Only in a transaction of its own: SET LOCAL would also apply to an enclosing one.
+    # Only as a transaction of its own: the setting would apply to an enclosing one too.
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        unsent.update(sent_at=timezone.now())
+        unsent.update(sent_at=now)
         return
-    with transaction.atomic(using=unsent.db):
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        unsent.update(sent_at=timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(File._meta.db_table)} SET sent_at = %s "  # noqa: S608 - a name
+            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed "
+            "WHERE id = %s AND task_id = %s AND sent_at IS NULL",
+            [now, file_id, task_id],
+        )
 
 
 def _file_undo_dispatch(*, file_id: int, task_id: str) -> None:
