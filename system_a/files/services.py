@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -66,9 +67,32 @@ def _event(
     detail: str = "",
     source: FileEvent.Source = FileEvent.Source.USER,
 ) -> None:
-    """One row of the file's history. Called inside each guarded transition, in its
-    transaction, so a change and its record commit together."""
-    FileEvent.objects.create(
+    """One row of the file's history (``_event_of``), saved. Called inside each guarded
+    transition, in its transaction, so a change and its record commit together."""
+    _event_of(
+        file_id=file_id,
+        kind=kind,
+        task_id=task_id,
+        from_status=from_status,
+        to_status=to_status,
+        detail=detail,
+        source=source,
+    ).save(force_insert=True)
+
+
+def _event_of(
+    *,
+    file_id: int,
+    kind: FileEvent.Kind,
+    task_id: str = "",
+    from_status: str = "",
+    to_status: str = "",
+    detail: str = "",
+    source: FileEvent.Source = FileEvent.Source.USER,
+) -> FileEvent:
+    """One row of the file's history, not saved yet; ``source`` unless the transition is made
+    ``acting_as`` another."""
+    return FileEvent(
         file_id=file_id,
         kind=kind,
         task_id=task_id,
@@ -77,6 +101,51 @@ def _event(
         detail=detail,
         source=_acting.get() or source,
     )
+
+
+def _transition(*, where: dict[str, Any], values: dict[str, Any], event: FileEvent) -> bool:
+    """The guarded ``File.objects.filter(**where).update(**values)`` and, if it changed the
+    row, the row's history ``event`` (its ``file_id`` set), committed together. True if the
+    row changed.
+
+    On PostgreSQL both are one statement, the UPDATE in a WITH clause whose RETURNING feeds the
+    INSERT: one round trip, not four (BEGIN, UPDATE, INSERT, COMMIT), on the path of every file
+    (docs/benchmarks.md). Elsewhere (the unit tier's SQLite has no data-modifying WITH), the
+    same two statements in a transaction.
+    """
+    files = File.objects.filter(**where)
+    connection = connections[files.db]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=files.db):
+            changed = files.update(**values)
+            if changed:
+                event.save(using=files.db)
+        return bool(changed)
+    update = cast(UpdateQuery, files.query.chain(UpdateQuery))  # as QuerySet.update does
+    update.add_update_values(values)
+    update_sql, update_params = update.get_compiler(files.db).as_sql()
+    quote = connection.ops.quote_name
+    fields = [field for field in FileEvent._meta.local_concrete_fields if not field.primary_key]
+    row_id = f"changed.{quote(File._meta.pk.column)}"
+    # Only names from the models go into the text; every value is a parameter.
+    sql = (
+        f"WITH changed AS ({update_sql} RETURNING {quote(File._meta.pk.column)}) "  # noqa: S608
+        f"INSERT INTO {quote(FileEvent._meta.db_table)} "
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"SELECT {', '.join(row_id if field.name == 'file' else '%s' for field in fields)} "
+        "FROM changed"
+    )
+    event_params = [
+        field.get_db_prep_save(getattr(event, field.attname), connection)
+        for field in fields
+        if field.name != "file"
+    ]
+    with (
+        transaction.mark_for_rollback_on_error(using=files.db),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, [*update_params, *event_params])
+        return int(cursor.rowcount) > 0
 
 
 @dataclass(frozen=True)
@@ -126,19 +195,23 @@ def file_create(
                 created_at=now,
                 dispatched_at=now,
             )
-            _event(
-                file_id=file.pk,
-                kind=FileEvent.Kind.UPLOADED,
-                to_status=File.Status.PENDING,
-                detail=f"{size:,} bytes",
-            )
-            _event(
-                file_id=file.pk,
-                kind=FileEvent.Kind.SENT,
-                task_id=task_id,
-                from_status=File.Status.PENDING,
-                to_status=File.Status.PROCESSING,
-                detail="attempt 1",
+            FileEvent.objects.bulk_create(  # one INSERT for both
+                [
+                    _event_of(
+                        file_id=file.pk,
+                        kind=FileEvent.Kind.UPLOADED,
+                        to_status=File.Status.PENDING,
+                        detail=f"{size:,} bytes",
+                    ),
+                    _event_of(
+                        file_id=file.pk,
+                        kind=FileEvent.Kind.SENT,
+                        task_id=task_id,
+                        from_status=File.Status.PENDING,
+                        to_status=File.Status.PROCESSING,
+                        detail="attempt 1",
+                    ),
+                ]
             )
             transaction.on_commit(lambda: _file_send_on_commit(file=file, task_id=task_id))
     except BaseException:
@@ -175,24 +248,25 @@ def file_dispatch(*, file_id: int) -> Transition:
     # One guarded statement instead of a locking read and a save: PostgreSQL re-checks the
     # WHERE clause on the row it locks, so of two concurrent dispatchers exactly one claims the
     # file. (Name and storage key, read above, never change.)
-    with transaction.atomic():
-        claimed = File.objects.filter(pk=file_id, status=File.Status.PENDING).update(
-            status=File.Status.PROCESSING,
+    claimed = _transition(
+        where={"pk": file_id, "status": File.Status.PENDING},
+        values={
+            "status": File.Status.PROCESSING,
+            "task_id": task_id,
+            "attempts": F("attempts") + 1,
+            "dispatched_at": now,
+            "sent_at": None,
+            "updated_at": now,
+        },
+        event=_event_of(
+            file_id=file_id,
+            kind=FileEvent.Kind.SENT,
             task_id=task_id,
-            attempts=F("attempts") + 1,
-            dispatched_at=now,
-            sent_at=None,
-            updated_at=now,
-        )
-        if claimed:
-            _event(
-                file_id=file_id,
-                kind=FileEvent.Kind.SENT,
-                task_id=task_id,
-                from_status=File.Status.PENDING,
-                to_status=File.Status.PROCESSING,
-                detail=f"attempt {file.attempts + 1}",
-            )
+            from_status=File.Status.PENDING,
+            to_status=File.Status.PROCESSING,
+            detail=f"attempt {file.attempts + 1}",
+        ),
+    )
     if not claimed:
         found = File.Status(File.objects.values_list("status", flat=True).get(pk=file_id))
         logger.info("Not dispatching file %s: it became %s, not PENDING", file_id, found)
@@ -224,13 +298,36 @@ def _file_send(
             if undo:
                 _file_undo_dispatch(file_id=file.pk, task_id=task_id)
             raise
-        # Guarded by the attempt: a relay and the original sender racing both publish (B runs
-        # the attempt twice at worst, and A applies its outcome once), and either records it.
-        File.objects.filter(pk=file.pk, task_id=task_id, sent_at__isnull=True).update(
-            sent_at=timezone.now()
-        )
+        _file_sent_record(file_id=file.pk, task_id=task_id)
         logger.info(
             "Sent file %s to System B as task %s", file.pk, task_id, extra={"event": "file.sent"}
+        )
+
+
+def _file_sent_record(*, file_id: int, task_id: str) -> None:
+    """Record that the broker confirmed attempt ``task_id``'s message: its outbox entry is done.
+
+    Guarded by the attempt: a relay and the original sender racing both publish (B runs the
+    attempt twice at worst, and A applies its outcome once), and either records it. For the
+    same reason the record need not survive a crash of the database: on PostgreSQL its commit
+    does not wait for the disk (``synchronous_commit`` off, set in the statement itself for its
+    own transaction), which saves a disk flush on the path of every file without a round trip
+    more. A record lost that way leaves the attempt unsent in the outbox, and the relay sends
+    it again. https://www.postgresql.org/docs/current/wal-async-commit.html
+    """
+    now = timezone.now()
+    unsent = File.objects.filter(pk=file_id, task_id=task_id, sent_at__isnull=True)
+    connection = connections[unsent.db]
+    # Only as a transaction of its own: the setting would apply to an enclosing one too.
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        unsent.update(sent_at=now)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(File._meta.db_table)} SET sent_at = %s "  # noqa: S608 - a name
+            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed "
+            "WHERE id = %s AND task_id = %s AND sent_at IS NULL",
+            [now, file_id, task_id],
         )
 
 
@@ -335,42 +432,56 @@ def result_problem(*, storage_key: str, result: ProcessingResult) -> str | None:
     return None
 
 
+class _ResultOfAnotherUpload(Exception):
+    """The current attempt's UPDATE did not apply only because B's result names another
+    upload than the file's, ``storage_key``."""
+
+    def __init__(self, storage_key: str) -> None:
+        super().__init__(storage_key)
+        self.storage_key = storage_key
+
+
 def file_mark_succeeded(*, file_id: int, task_id: str, result: ProcessingResult) -> Transition:
     """PROCESSING -> SUCCESS with B's ``result``, once it is checked to be this file's.
 
     A result that is not (``result_problem``) is refused: logged as an error, and the attempt
     is marked FAILED with INTERNAL_ERROR instead; the returned transition is that one.
+
+    The check needs no read of its own: the output key is checked against the upload the
+    result names, and that this upload is the file's, by the guarded UPDATE itself (the
+    storage key is in its WHERE clause). Only a result the UPDATE did not take is looked at
+    further.
     """
-    storage_key = File.objects.filter(pk=file_id).values_list("storage_key", flat=True).first()
-    problem = (
-        None if storage_key is None else result_problem(storage_key=storage_key, result=result)
-    )
-    if problem is not None:
-        logger.error(
-            "File %s: refused System B's result for task %s: %s", file_id, task_id, problem
-        )
-        return file_mark_failed(
-            file_id=file_id,
-            task_id=task_id,
-            code=ErrorCode.INTERNAL_ERROR,
-            message=FOREIGN_RESULT_MESSAGE,
-        )
-    outcome = _file_finish(
+    problem = result_problem(storage_key=result.storage_key, result=result)
+    if problem is None:
+        try:
+            outcome = _file_finish(
+                file_id=file_id,
+                task_id=task_id,
+                status=File.Status.SUCCESS,
+                result=result.model_dump(mode="json"),
+                detail=f"{result.rows:,} {'row' if result.rows == 1 else 'rows'}",
+                storage_key=result.storage_key,
+            )
+        except _ResultOfAnotherUpload as found:
+            problem = result_problem(storage_key=found.storage_key, result=result)
+        else:
+            if outcome.applied:
+                logger.info(
+                    "File %s processed: %s rows (task %s)",
+                    file_id,
+                    result.rows,
+                    task_id,
+                    extra={"event": "file.succeeded", "file_id": file_id, "task_id": task_id},
+                )
+            return outcome
+    logger.error("File %s: refused System B's result for task %s: %s", file_id, task_id, problem)
+    return file_mark_failed(
         file_id=file_id,
         task_id=task_id,
-        status=File.Status.SUCCESS,
-        result=result.model_dump(mode="json"),
-        detail=f"{result.rows:,} {'row' if result.rows == 1 else 'rows'}",
+        code=ErrorCode.INTERNAL_ERROR,
+        message=FOREIGN_RESULT_MESSAGE,
     )
-    if outcome.applied:
-        logger.info(
-            "File %s processed: %s rows (task %s)",
-            file_id,
-            result.rows,
-            task_id,
-            extra={"event": "file.succeeded", "file_id": file_id, "task_id": task_id},
-        )
-    return outcome
 
 
 def file_mark_failed(*, file_id: int, task_id: str, code: ErrorCode, message: str) -> Transition:
@@ -408,29 +519,36 @@ def _file_finish(
     error_code: str = "",
     error_message: str = "",
     detail: str = "",
+    storage_key: str | None = None,
 ) -> Transition:
     """PROCESSING -> ``status``, for the current attempt only: the one guard both outcomes share.
 
     One guarded UPDATE, not a locking read and a save: the state and the attempt's task id are
     in the WHERE clause, which PostgreSQL re-checks on the row it locks, so a duplicate or a
-    racing callback updates nothing. Only then is the row read, to say what was found.
+    racing callback updates nothing. The history row is written by the same statement
+    (``_transition``). Only when nothing changed is the row read, to say what was found.
+
+    ``storage_key``: change the file only if its upload is this one; raises
+    ``_ResultOfAnotherUpload`` when that alone kept the current attempt from changing.
     """
     now = timezone.now()
     kind = FileEvent.Kind.SUCCEEDED if status == File.Status.SUCCESS else FileEvent.Kind.FAILED
+    guard: dict[str, Any] = {"pk": file_id, "status": File.Status.PROCESSING, "task_id": task_id}
+    if storage_key is not None:
+        guard["storage_key"] = storage_key
     # A sweep applying an outcome whose callback was lost does so in the file's trace.
-    with file_span("file.finish", file_id=file_id, task_id=task_id), transaction.atomic():
-        applied = File.objects.filter(
-            pk=file_id, status=File.Status.PROCESSING, task_id=task_id
-        ).update(
-            status=status,
-            result=result,
-            error_code=error_code,
-            error_message=error_message,
-            finished_at=now,
-            updated_at=now,
-        )
-        if applied:
-            _event(
+    with file_span("file.finish", file_id=file_id, task_id=task_id):
+        applied = _transition(
+            where=guard,
+            values={
+                "status": status,
+                "result": result,
+                "error_code": error_code,
+                "error_message": error_message,
+                "finished_at": now,
+                "updated_at": now,
+            },
+            event=_event_of(
                 file_id=file_id,
                 kind=kind,
                 task_id=task_id,
@@ -438,20 +556,26 @@ def _file_finish(
                 to_status=status,
                 detail=detail,
                 source=FileEvent.Source.CALLBACK,
-            )
-            return Transition(applied=True, found=File.Status.PROCESSING)
-        file = File.objects.get(pk=file_id)
-        _is_current_attempt(file, task_id=task_id, action=f"mark {status.label.lower()}")
-        _event(
-            file_id=file_id,
-            kind=FileEvent.Kind.IGNORED,
-            task_id=task_id,
-            from_status=file.status,
-            to_status=file.status,
-            detail=f"{kind.label} outcome for an attempt that is not current"
-            f" (current task: {file.task_id or 'none'}): {detail}",
-            source=FileEvent.Source.CALLBACK,
+            ),
         )
+        if applied:
+            return Transition(applied=True, found=File.Status.PROCESSING)
+        with transaction.atomic():
+            file = File.objects.get(pk=file_id)
+            current = file.status == File.Status.PROCESSING and file.task_id == task_id
+            if current and storage_key is not None and file.storage_key != storage_key:
+                raise _ResultOfAnotherUpload(file.storage_key)
+            _is_current_attempt(file, task_id=task_id, action=f"mark {status.label.lower()}")
+            _event(
+                file_id=file_id,
+                kind=FileEvent.Kind.IGNORED,
+                task_id=task_id,
+                from_status=file.status,
+                to_status=file.status,
+                detail=f"{kind.label} outcome for an attempt that is not current"
+                f" (current task: {file.task_id or 'none'}): {detail}",
+                source=FileEvent.Source.CALLBACK,
+            )
         return Transition(applied=False, found=File.Status(file.status))
 
 
