@@ -336,3 +336,21 @@ def test_health_names_the_store_when_it_does_not_answer(
 
     assert response.status_code == 503
     assert response.json()["storage"] == "unavailable"
+
+
+def test_an_upload_is_taken_only_with_the_csrf_token_and_nothing_is_kept_without_it(
+    user: object, storage_root: Path
+) -> None:
+    # The page's CSRF check runs in the view, after the limits, as the upload streams in.
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)  # type: ignore[arg-type]
+
+    refused = client.post(reverse("files:list"), {"file": csv_upload()})
+    assert refused.status_code == 403
+    assert_nothing_stored(storage_root)
+
+    client.get(reverse("files:list"))
+    token = client.cookies["csrftoken"].value
+    taken = client.post(reverse("files:list"), {"file": csv_upload(), "csrfmiddlewaretoken": token})
+    assert taken.status_code == 302
+    assert (storage_root / File.objects.get().storage_key).read_bytes() == GOOD_CSV
