@@ -55,3 +55,14 @@ def env_choice(name: str, *, choices: tuple[str, ...], default: str) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
     return value
+
+
+def storage_location_checked(location: str) -> str:
+    """An ``s3://bucket/prefix`` storage location, refused at start-up when it names no bucket
+    (rather than at the first upload)."""
+    bucket = location.removeprefix("s3://").partition("/")[0]
+    if not bucket:
+        raise ImproperlyConfigured(
+            f"CROSSLINK_STORAGE_ROOT must name a bucket: s3://bucket/prefix, got {location!r}."
+        )
+    return location

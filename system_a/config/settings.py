@@ -13,10 +13,18 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_choice, env_int, env_list, env_str
+from config.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    storage_location_checked,
+)
 from shared_schema.names import QUEUE_SYSTEM_A
 from shared_schema.payloads import FileFormat
 from shared_schema.queues import SYSTEM_A_QUEUE
+from shared_schema.storage import store_is_s3
 from shared_schema.wire import common_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -136,7 +144,8 @@ SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", default=365 * 24 * 3
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=HTTPS)
 
-# /healthz asks the broker at most this often; in between it answers from the last check.
+# /healthz asks the broker and the store at most this often; in between it answers from the
+# last check.
 HEALTH_BROKER_CACHE_S = env_int("CROSSLINK_HEALTH_BROKER_CACHE", default=5)
 
 LOGIN_URL = "login"
@@ -151,10 +160,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 
-# The shared volume both systems see. A writes uploads here; B reads them and writes outputs.
-STORAGE_ROOT = Path(
-    env_str("CROSSLINK_STORAGE_ROOT", os.path.join(tempfile.gettempdir(), "crosslink-storage"))
-).resolve()
+# Where stored files live (shared_schema.storage; files/storage.py opens it): a directory every
+# system mounts (the default), or s3://bucket/prefix for S3-compatible object storage, with the
+# endpoint and credentials from the standard AWS_* variables (AWS_ENDPOINT_URL,
+# AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION) that boto3 reads itself.
+# A writes uploads here; B reads them and writes outputs.
+_storage = env_str(
+    "CROSSLINK_STORAGE_ROOT", os.path.join(tempfile.gettempdir(), "crosslink-storage")
+)
+STORAGE_ROOT: Path | str = (
+    storage_location_checked(_storage) if store_is_s3(_storage) else Path(_storage).resolve()
+)
 MAX_UPLOAD_BYTES = env_int("CROSSLINK_MAX_UPLOAD_BYTES", default=2 * 1024**3)
 # Uploads above this size stream to a temporary file instead of memory.
 # (A request whose Content-Length already exceeds MAX_UPLOAD_BYTES is refused before its body is

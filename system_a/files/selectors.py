@@ -3,11 +3,9 @@
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from celery import current_app, states
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import QuerySet
@@ -62,13 +60,13 @@ def file_ids_free(*, limit: int, **filters: object) -> list[int]:
         )
 
 
-def file_output_path(*, file: File, storage_root: Path | None = None) -> Path | None:
-    """The normalized output System B wrote for ``file``, if it exists inside the storage root.
+def file_output_key(*, file: File) -> str | None:
+    """The storage key of the normalized output System B wrote for ``file``, if it has one.
 
     Where it lives is derived from the file's own storage key (``shared_schema.keys``), never
     taken from B's result: a stored result naming any other key is logged and treated as no
-    output. The path is still checked like any path: one that resolves outside the root (a
-    symlink) is no output either.
+    output. Whether something is stored there, and whether the store accepts the key at all
+    (a symlink out of a directory store), is for the read to find out (files/downloads.py).
     """
     if file.status != File.Status.SUCCESS or not file.output_key:
         return None
@@ -81,11 +79,7 @@ def file_output_path(*, file: File, storage_root: Path | None = None) -> Path | 
             key,
         )
         return None
-    root = (storage_root or settings.STORAGE_ROOT).resolve()
-    path = (root / key).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        return None
-    return path
+    return key
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,11 @@ from files.dispatch import processing_request_send  # the only caller of send_ta
 from files.models import File, FileEvent
 from files.outcomes import failure_describe, failure_is_wire_error
 from files.selectors import file_ids_free
-from files.storage import storage_delete, storage_save_upload
-from shared_schema.errors import INFRASTRUCTURE_CODES, ErrorCode
+from files.storage import storage_delete, storage_discard, storage_save_upload
+from shared_schema.errors import INFRASTRUCTURE_CODES, ErrorCode, StorageKeyOutsideRoot
 from shared_schema.keys import output_key_of
 from shared_schema.payloads import ProcessingResult
+from shared_schema.storage import STORAGE_FAULTS
 from shared_schema.telemetry import file_span, log_context
 
 logger = logging.getLogger(__name__)
@@ -159,9 +160,14 @@ def file_create(
     *,
     upload: UploadedFile,
     owner: User | None = None,
-    storage_root: Path | None = None,
+    storage_root: Path | str | None = None,
 ) -> File:
     """Store ``upload``, record it as its first attempt, and send it once the commit lands.
+
+    ``upload`` may already be in the store (``files.storage.StoredUpload``, streamed there as
+    the request arrived); any other upload is copied there a chunk at a time. Raises
+    ``UploadRejected`` for an upload refused by its size, ``StorageUnavailable`` when the store
+    fails: either way with no row and nothing stored.
 
     The row is inserted PROCESSING with the attempt's task id already set (one transaction, not
     an insert and then a dispatch), so a callback arriving within milliseconds finds the attempt
@@ -177,9 +183,9 @@ def file_create(
         raise UploadRejected(
             f"The file is {size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,} bytes."
         )
-    root = storage_root or settings.STORAGE_ROOT
-    # Durable (written, fsync'd, renamed) before the row that points at it commits.
-    key = storage_save_upload(upload=upload, root=root)
+    # Stored whole (shared_schema.storage's write_atomic) before the row that points at it
+    # commits; when the store fails, StorageUnavailable leaves with nothing stored.
+    key = storage_save_upload(upload=upload, root=storage_root)
     task_id = str(uuid.uuid4())
     now = timezone.now()
     try:
@@ -215,7 +221,7 @@ def file_create(
             )
             transaction.on_commit(lambda: _file_send_on_commit(file=file, task_id=task_id))
     except BaseException:
-        storage_delete(key=key, root=root)  # no record, so no stored bytes either
+        storage_discard(key=key, root=storage_root)  # no record, so no stored bytes either
         raise
     return file
 
@@ -810,11 +816,18 @@ def file_delete(*, file_id: int, finished_only: bool = True) -> Transition:
 
 
 def _stored_bytes_delete(*, keys: list[str]) -> None:
-    # The output key came from B's result: delete only what resolves inside the storage root.
-    root = settings.STORAGE_ROOT.resolve()
+    # The output key came from B's result: the store refuses a key outside it. The record is
+    # already gone, so a store that fails leaves the bytes behind, logged, and the user's
+    # delete stands.
     for key in keys:
-        path = (root / key).resolve()
-        if path.is_relative_to(root) and path != root:
-            storage_delete(key=str(path.relative_to(root)), root=root)
-        else:
-            logger.warning("Not deleting %r: it is outside the storage root", key)
+        try:
+            storage_delete(key=key)
+        except StorageKeyOutsideRoot:
+            logger.warning("Not deleting %r: it is outside the store", key)
+        except STORAGE_FAULTS:
+            logger.warning(
+                "Could not delete %r from the store; it stays, referenced by nothing",
+                key,
+                exc_info=True,
+                extra={"event": "storage.orphaned"},
+            )

@@ -8,9 +8,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from files import selectors, services
@@ -19,12 +21,15 @@ from files.downloads import file_output_response
 from files.forms import UploadForm
 from files.http import owned_file
 from files.models import File
+from files.storage import DOWNLOAD_UNAVAILABLE_MESSAGE, UPLOAD_UNAVAILABLE_MESSAGE
+from files.upload_handler import uploads_to_store
 from files.uploads import (
     upload_body_too_large,
     upload_declared_bytes,
     upload_limit_message,
     upload_quota_exceeded,
 )
+from shared_schema.errors import StorageUnavailable
 
 PAGE_FILES = 20
 """How many files one page of the list shows."""
@@ -56,46 +61,64 @@ def _listing(request: HttpRequest) -> dict[str, object]:
 
 
 @login_required
+@csrf_exempt  # checked by _file_upload, once the body may be read (see file_list)
 def file_list(request: HttpRequest) -> HttpResponse:
-    form = UploadForm()
-    errors: list[str] = []
-    status = 200
-    if request.method == "POST":
-        # Without JavaScript the page posts here; with it, the page uses the JSON API.
-        quota = upload_quota_exceeded(
-            owner=request_owner(request.user), incoming_bytes=upload_declared_bytes(request)
+    """The list and, without JavaScript, the upload form's target (with it, the page uses the
+    JSON API).
+
+    An upload's limits are checked from its headers before any of its body is read; then the
+    body streams to the store as it arrives (files/upload_handler.py). So CSRF's check, which
+    reads the body, runs after both (``_file_upload``), not in the middleware ahead of them.
+    """
+    if request.method != "POST":
+        return _page(request)
+    quota = upload_quota_exceeded(
+        owner=request_owner(request.user), incoming_bytes=upload_declared_bytes(request)
+    )
+    if upload_body_too_large(request):
+        return _page(request, errors=[upload_limit_message()], status=413)
+    if quota is not None:
+        return _page(request, errors=[quota.message], status=quota.status)
+    try:
+        with uploads_to_store(request):
+            return _file_upload(request)
+    except StorageUnavailable:
+        return _page(request, errors=[UPLOAD_UNAVAILABLE_MESSAGE], status=503)
+
+
+@csrf_protect
+def _file_upload(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid() and (
+        quota := upload_quota_exceeded(
+            owner=request_owner(request.user),
+            incoming_bytes=form.cleaned_data["file"].size or 0,
         )
-        if upload_body_too_large(request):
-            errors.append(upload_limit_message())
-            status = 413
-        elif quota is not None:
-            errors.append(quota.message)
-            status = quota.status
+    ):
+        return _page(request, form=form, errors=[quota.message], status=quota.status)
+    if form.is_valid():
+        try:
+            file = services.file_create(
+                upload=form.cleaned_data["file"], owner=request_owner(request.user)
+            )
+        except services.UploadRejected as exc:
+            form.add_error("file", str(exc))
         else:
-            form = UploadForm(request.POST, request.FILES)
-            if form.is_valid() and (
-                quota := upload_quota_exceeded(
-                    owner=request_owner(request.user),
-                    incoming_bytes=form.cleaned_data["file"].size or 0,
-                )
-            ):
-                errors.append(quota.message)
-                status = quota.status
-            elif form.is_valid():
-                try:
-                    file = services.file_create(
-                        upload=form.cleaned_data["file"], owner=request_owner(request.user)
-                    )
-                except services.UploadRejected as exc:
-                    form.add_error("file", str(exc))
-                else:
-                    messages.success(
-                        request, f"{file.original_name} uploaded; processing starts now."
-                    )
-                    return redirect("files:list")
-    errors += [str(error) for error in form.errors.get("file", [])]
+            messages.success(request, f"{file.original_name} uploaded; processing starts now.")
+            return redirect("files:list")
+    return _page(request, form=form)
+
+
+def _page(
+    request: HttpRequest,
+    *,
+    form: UploadForm | None = None,
+    errors: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    form = form or UploadForm()
     context = {
-        "upload_errors": errors,
+        "upload_errors": (errors or []) + [str(error) for error in form.errors.get("file", [])],
         "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
         **_listing(request),
     }
@@ -161,8 +184,14 @@ def file_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def file_download(request: HttpRequest, pk: int) -> FileResponse:
-    response = file_output_response(file=owned_file(user=request.user, pk=pk))
+def file_download(request: HttpRequest, pk: int) -> HttpResponseBase:
+    file = owned_file(user=request.user, pk=pk)
+    try:
+        response = file_output_response(file=file)
+    except StorageUnavailable:
+        return HttpResponse(
+            DOWNLOAD_UNAVAILABLE_MESSAGE, status=503, content_type="text/plain; charset=utf-8"
+        )
     if response is None:
         raise Http404("This file has no normalized output.")
     return response

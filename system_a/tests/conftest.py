@@ -147,13 +147,13 @@ def succeed(file: File, *, output: bytes | None = None) -> File:
 
     from files import services
     from shared_schema.keys import output_key_of
+    from shared_schema.storage import store_open
 
     output_key = None
     if output is not None:
         output_key = output_key_of(file.storage_key)
-        path = settings.STORAGE_ROOT / output_key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(output)
+        with store_open(settings.STORAGE_ROOT).write_atomic(output_key) as out:
+            out.write(output)
     result = a_result(file, output_key=output_key)
     assert services.file_mark_succeeded(
         file_id=file.pk, task_id=file.task_id, result=result

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, User
 
 from files import selectors
+from files.downloads import file_output_response
 from files.models import File
 from shared_schema.keys import output_key_of
 from shared_schema.payloads import PROGRESS_STATE
@@ -76,18 +77,23 @@ def test_the_output_is_found_only_where_b_writes_this_files_output_inside_the_ro
         }
         return file
 
+    def served(file: File) -> bytes | None:
+        response = file_output_response(file=file)
+        return None if response is None else b"".join(response.streaming_content)  # type: ignore[arg-type]
+
     own = with_output()
     (storage_root / own.output_key).parent.mkdir(parents=True, exist_ok=True)
     (storage_root / own.output_key).write_text("id\n1\n")
     escaping = with_output()
     (storage_root / escaping.output_key).symlink_to(storage_root.parent / "secret.csv")
 
-    assert selectors.file_output_path(file=own) == storage_root / own.output_key
-    assert selectors.file_output_path(file=with_output(own.output_key)) is None
-    assert selectors.file_output_path(file=with_output("../secret.csv")) is None
+    assert selectors.file_output_key(file=own) == own.output_key
+    assert served(own) == b"id\n1\n"
+    assert selectors.file_output_key(file=with_output(own.output_key)) is None
+    assert selectors.file_output_key(file=with_output("../secret.csv")) is None
     assert (
-        selectors.file_output_path(file=with_output(str(storage_root.parent / "secret.csv")))
-        is None
+        selectors.file_output_key(file=with_output(str(storage_root.parent / "secret.csv"))) is None
     )
-    assert selectors.file_output_path(file=escaping) is None
-    assert selectors.file_output_path(file=with_output()) is None  # not written
+    assert selectors.file_output_key(file=escaping) == escaping.output_key  # derived, but:
+    assert served(escaping) is None  # the store refuses a key that leads out of it
+    assert served(with_output()) is None  # not written

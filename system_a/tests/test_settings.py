@@ -56,3 +56,35 @@ def test_an_empty_variable_means_its_default_in_every_reader(
     assert env_int("CROSSLINK_EMPTY", default=3) == 3
     assert env_str("CROSSLINK_EMPTY", "x") == "x"
     assert env_choice("CROSSLINK_EMPTY", choices=("fail", "retry"), default="retry") == "retry"
+
+
+def test_an_s3_storage_location_without_a_bucket_is_refused_by_name() -> None:
+    result = settings_load({"DJANGO_DEBUG": "true", "CROSSLINK_STORAGE_ROOT": "s3:///uploads"})
+
+    assert result.returncode != 0
+    assert "CROSSLINK_STORAGE_ROOT must name a bucket" in result.stderr
+
+
+def test_the_storage_root_is_a_resolved_directory_or_an_s3_location_as_given(
+    tmp_path: Path,
+) -> None:
+    show = "from django.conf import settings; print(repr(settings.STORAGE_ROOT))"
+    shown = {}
+    for location in (str(tmp_path / "a" / ".." / "b"), "s3://bucket/crosslink"):
+        result = subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {show}"],
+            cwd=SYSTEM_A,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "config.settings",
+                "DJANGO_DEBUG": "true",
+                "CROSSLINK_STORAGE_ROOT": location,
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        shown[location] = result.stdout.strip()
+
+    assert list(shown.values()) == [repr(tmp_path / "b"), "'s3://bucket/crosslink'"]

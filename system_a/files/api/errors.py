@@ -9,6 +9,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from shared_schema.errors import ErrorCode, StorageUnavailable
+
 
 class UploadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -52,12 +54,23 @@ class NotDeletable(exceptions.APIException):
     default_code = "not_finished"
 
 
+class StoreUnavailable(exceptions.APIException):
+    """The store failed (``shared_schema.errors.StorageUnavailable``): nothing was stored, or
+    nothing can be read, for now. In this project's words: never the store's endpoint."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "File storage is not available right now. Try again in a few minutes."
+    default_code = ErrorCode.STORAGE_UNAVAILABLE.value
+
+
 class NoOutput(exceptions.NotFound):
     default_detail = "This file has no normalized output."
     default_code = "no_output"
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, StorageUnavailable):  # logged where it was met (files/storage.py)
+        exc = StoreUnavailable()
     response = exception_handler(exc, context)
     if response is None:  # not an API error: Django's 500 handling applies
         return None

@@ -8,7 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
-from django.http import FileResponse
+from django.http import FileResponse, HttpRequest
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, serializers, status
@@ -25,6 +26,7 @@ from files.api.errors import (
     NotDeletable,
     NotRetryable,
     RetryWillNotHelp,
+    StoreUnavailable,
     UploadQuotaExceeded,
     UploadRefused,
     UploadTooLarge,
@@ -33,12 +35,15 @@ from files.api.serializers import FileDetailSerializer, FileSerializer, UploadSe
 from files.downloads import file_output_response
 from files.http import owned_file
 from files.models import File
+from files.storage import DOWNLOAD_UNAVAILABLE_MESSAGE, UPLOAD_UNAVAILABLE_MESSAGE
+from files.upload_handler import uploads_to_store
 from files.uploads import (
     upload_body_too_large,
     upload_declared_bytes,
     upload_limit_message,
     upload_quota_exceeded,
 )
+from shared_schema.errors import StorageUnavailable
 
 ERROR = OpenApiResponse(
     response={
@@ -85,15 +90,31 @@ class FileListCreate(generics.ListAPIView):  # type: ignore[type-arg]
             status=query.validated_data.get("status", ""),
         )
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """An upload streams to the store as its body is parsed (files/upload_handler.py);
+        installed here, before authentication, since a session's CSRF check reads the body."""
+        if request.method != "POST":
+            return super().dispatch(request, *args, **kwargs)
+        with uploads_to_store(request):
+            return super().dispatch(request, *args, **kwargs)
+
     @extend_schema(
         summary="Upload a file",
         description="Stores the file and sends it to System B once stored; poll its detail "
-        "to follow it. Refused before anything is stored when it is empty or over the limit.",
+        "to follow it. Refused before anything is stored when it is empty or over the limit; "
+        "503 (`storage_unavailable`) with nothing stored when the file storage is unavailable.",
         request={"multipart/form-data": UploadSerializer},
-        responses={201: FileSerializer, 400: ERROR, 401: ERROR, 413: ERROR, 429: ERROR},
+        responses={
+            201: FileSerializer,
+            400: ERROR,
+            401: ERROR,
+            413: ERROR,
+            429: ERROR,
+            503: ERROR,
+        },
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # Checked from the headers, before the body is parsed (and spooled to disk).
+        # Checked from the headers, before the body is parsed (and streamed to the store).
         if upload_body_too_large(request._request):
             raise UploadTooLarge(upload_limit_message())
         quota = upload_quota_exceeded(
@@ -102,6 +123,12 @@ class FileListCreate(generics.ListAPIView):  # type: ignore[type-arg]
         )
         if quota is not None:
             raise UploadQuotaExceeded(quota.message, status_code=quota.status)
+        try:
+            return self._create(request)
+        except StorageUnavailable:  # from reading the body into the store, or from storing it
+            raise StoreUnavailable(UPLOAD_UNAVAILABLE_MESSAGE) from None
+
+    def _create(self, request: Request) -> Response:
         upload_serializer = UploadSerializer(data=request.data)
         upload_serializer.is_valid(raise_exception=True)
         upload: UploadedFile = upload_serializer.validated_data["file"]
@@ -196,10 +223,15 @@ class FileDownload(APIView):
             (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
             401: ERROR,
             404: ERROR,
+            503: ERROR,
         },
     )
     def get(self, request: Request, pk: int) -> FileResponse:
-        response = file_output_response(file=owned_file(user=request.user, pk=pk))
+        file = owned_file(user=request.user, pk=pk)
+        try:
+            response = file_output_response(file=file)
+        except StorageUnavailable:
+            raise StoreUnavailable(DOWNLOAD_UNAVAILABLE_MESSAGE) from None
         if response is None:
             raise NoOutput()
         return response
