@@ -23,6 +23,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "system_a"), str(REPO / "tests")]
 
+from bench.s3_memory import rss_results  # noqa: E402
 from bench.stats import median, percentile, ratio  # noqa: E402
 from harness.databases import throwaway_database  # noqa: E402
 from harness.processes import A_BIN, B_BIN, ManagedProcess, celery_worker, run_json  # noqa: E402
@@ -39,6 +40,7 @@ TARGETS = {  # name: (comparison, target) — benchmark targets, reported, never
     "throughput_ratio": (">=", 0.33),
     "processing_ratio": (">=", 0.33),
     "rss_ratio": ("<=", 1.2),
+    "rss_ratio_s3": ("<=", 1.2),  # the same, with the files on S3-compatible storage
 }
 
 
@@ -129,6 +131,7 @@ def processing(args: argparse.Namespace) -> dict[str, Any]:
     )
     crosslink_on_peer_file = measured[f"{args.peer_mb}mb"]["process"]["mb_per_s"]
     return {
+        **rss_results(big_mb=args.big_mb),
         "processing": measured,
         "peers": {"file_mb": args.peer_mb, "crosslink_mb_per_s": crosslink_on_peer_file, **peers},
         "processing_ratio": ratio(big["process"]["mb_per_s"], big["csv_reader"]["mb_per_s"]),
@@ -229,6 +232,15 @@ def report(results: dict[str, Any], *, big_mb: int) -> None:
     print(
         f"peak RSS MB: 1 MB file {small['process']['peak_rss_mb']:.1f}; "
         f"{big_mb} MB file {big['process']['peak_rss_mb']:.1f}"
+    )
+    on_s3 = results["processing_s3"]
+    print(
+        "peak RSS MB on S3 (moto): "
+        + "; ".join(
+            f"{form}: 1 MB file {on_s3['1mb'][form]['peak_rss_mb']:.1f}, {big_mb} MB file "
+            f"{on_s3[f'{big_mb}mb'][form]['peak_rss_mb']:.1f}"
+            for form in results["rss_ratio_s3_by_form"]
+        )
     )
     peers = results["peers"]
     print(

@@ -25,11 +25,12 @@ DATA = REPO / "var" / "bench" / "data"
 
 def _process(path: Path) -> None:
     from shared_schema.payloads import ProcessingRequest
+    from shared_schema.storage import store_open
     from system_b.processing import file_process
 
     file_process(
         request=ProcessingRequest(file_id="bench", storage_key=path.name),
-        storage_root=path.parent,
+        store=store_open(path.parent),
         max_bytes=path.stat().st_size + 1,
     )
 

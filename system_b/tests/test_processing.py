@@ -31,6 +31,7 @@ from shared_schema.payloads import (
     ProcessingRequest,
     ProcessingResult,
 )
+from shared_schema.storage import LocalStore
 from system_b.processing import PROGRESS_EVERY_ROWS, file_process
 from system_b.streams import GZIP_RATIO_AFTER_BYTES, READ_BYTES
 
@@ -39,7 +40,7 @@ LIMIT = 10 * 1024**2
 
 
 def run(request: ProcessingRequest, root: Path, **kwargs: object) -> ProcessingResult:
-    return file_process(request=request, storage_root=root, max_bytes=LIMIT, **kwargs)  # type: ignore[arg-type]
+    return file_process(request=request, store=LocalStore(root), max_bytes=LIMIT, **kwargs)  # type: ignore[arg-type]
 
 
 def types(result: ProcessingResult) -> dict[str, ColumnType]:
@@ -560,7 +561,7 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(
     request = stored(b"a\n" + b"1\n" * 100)
 
     with pytest.raises(FileTooLarge, match="limit"):
-        file_process(request=request, storage_root=storage_root, max_bytes=50)
+        file_process(request=request, store=LocalStore(storage_root), max_bytes=50)
 
 
 def test_a_small_gzip_file_that_expands_past_the_limit_is_refused(
@@ -569,7 +570,7 @@ def test_a_small_gzip_file_that_expands_past_the_limit_is_refused(
     request = stored(gzip.compress(b"a\n" + b"1\n" * 100_000))
 
     with pytest.raises(FileTooLarge, match="Uncompressed"):
-        file_process(request=request, storage_root=storage_root, max_bytes=100_000)
+        file_process(request=request, store=LocalStore(storage_root), max_bytes=100_000)
 
 
 def gzip_bomb(*, inflated_mib: int) -> bytes:
@@ -588,7 +589,7 @@ def test_a_gzip_bomb_fails_after_a_few_megabytes_of_text_not_at_the_size_limit(
     with pytest.raises(FileTooLarge, match="more than 100 times its compressed size"):
         file_process(
             request=request,
-            storage_root=storage_root,
+            store=LocalStore(storage_root),
             max_bytes=4 * 1024**3,
             on_progress=seen.append,
         )
@@ -603,7 +604,7 @@ def test_a_gzip_bomb_fails_after_a_few_megabytes_of_text_not_at_the_size_limit(
 def test_the_gzip_ratio_limit_is_a_setting_of_its_own(stored: Store, storage_root: Path) -> None:
     request = stored(gzip_bomb(inflated_mib=6))
 
-    limits = {"storage_root": storage_root, "max_bytes": 32 * 1024**2}
+    limits = {"store": LocalStore(storage_root), "max_bytes": 32 * 1024**2}
 
     with pytest.raises(FileTooLarge, match="more than 100 times"):
         file_process(request=request, **limits)  # type: ignore[arg-type]

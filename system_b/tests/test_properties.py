@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from shared_schema.errors import ErrorCode, ProcessingError
 from shared_schema.payloads import ColumnType, FileFormat, ProcessingRequest, ProcessingResult
+from shared_schema.storage import LocalStore
 from system_b.infer import ColumnProfile
 from system_b.processing import file_process
 
@@ -150,7 +151,7 @@ def process(root: Path, content: bytes, *, max_line_bytes: int = 1024**2) -> Pro
     (root / key).write_bytes(content)
     return file_process(
         request=ProcessingRequest(file_id="p", storage_key=key),
-        storage_root=root,
+        store=LocalStore(root),
         max_bytes=10 * 1024**2,
         max_line_bytes=max_line_bytes,
     )

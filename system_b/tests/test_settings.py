@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from system_b.processing import DEFAULT_MAX_GZIP_RATIO
@@ -33,4 +35,15 @@ def test_an_empty_variable_means_its_default(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.max_columns == 1000
     assert settings.task_events is False
     assert settings.broker_url == "amqp://guest:guest@127.0.0.1:5672//"
-    assert settings.storage_root.name == "crosslink-storage"
+    assert Path(settings.storage_root).name == "crosslink-storage"
+
+
+def test_a_storage_root_directory_is_made_absolute_and_an_s3_url_is_kept_as_it_is(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CROSSLINK_STORAGE_ROOT", "storage")
+    assert Settings.from_env().storage_root == str(tmp_path.resolve() / "storage")
+
+    monkeypatch.setenv("CROSSLINK_STORAGE_ROOT", "s3://crosslink/files")
+    assert Settings.from_env().storage_root == "s3://crosslink/files"

@@ -6,7 +6,8 @@ raises is what a worker would record, and for autoretry_for errors, what it woul
 
 import dataclasses
 import errno
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,9 @@ from shared_schema.errors import (
 )
 from shared_schema.names import PROCESS_TASK, QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
 from shared_schema.payloads import ProcessingProgress, ProcessingRequest
+from shared_schema.storage import LocalStore, StoredFile
 from shared_schema.wire import PeerQueue
-from system_b import processing, tasks
+from system_b import tasks
 from system_b.celery_app import app
 from system_b.settings import settings
 from system_b.tasks import process, progress_throttled, request_parse
@@ -95,13 +97,28 @@ def payload_for(request: ProcessingRequest) -> dict[str, object]:
     return request.model_dump(mode="json")
 
 
-def test_an_os_error_from_storage_becomes_a_retryable_storage_unavailable(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def flaky_mount(*, root: Path, key: str) -> None:
-        raise OSError(errno.EIO, "Input/output error", "/mnt/storage/" + key)
+class FlakyMount(LocalStore):
+    """A directory whose every read fails as a flaky network mount's does."""
 
-    monkeypatch.setattr(processing, "storage_open_input", flaky_mount)
+    @contextmanager
+    def open_read(self, key: str) -> Iterator[StoredFile]:
+        raise OSError(errno.EIO, "Input/output error", "/mnt/storage/" + key)
+        yield  # a generator, as the store's own open_read is
+
+
+class ObjectStorageDown(LocalStore):
+    """A store that fails as the S3 store does when the object storage stops answering."""
+
+    @contextmanager
+    def open_read(self, key: str) -> Iterator[StoredFile]:
+        raise StorageUnavailable("Object storage did not answer while trying to read (EOF).")
+        yield
+
+
+def test_an_os_error_from_storage_becomes_a_retryable_storage_unavailable(
+    storage_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks, "store_open", lambda _: FlakyMount(storage_root))
 
     # Called directly, a task re-raises what autoretry would retry with.
     with pytest.raises(StorageUnavailable, match="Input/output error") as failure:
@@ -109,6 +126,18 @@ def test_an_os_error_from_storage_becomes_a_retryable_storage_unavailable(
 
     assert failure.value.retryable
     assert "/mnt/storage" not in failure.value.message
+
+
+def test_the_object_stores_storage_unavailable_reaches_autoretry_as_it_is(
+    storage_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks, "store_open", lambda _: ObjectStorageDown(storage_root))
+
+    with pytest.raises(StorageUnavailable) as failure:
+        process(payload_for(ProcessingRequest(file_id="1", storage_key="uploads/a.csv")))
+
+    assert failure.value.message == "Object storage did not answer while trying to read (EOF)."
+    assert failure.value.__cause__ is None  # not caught and raised again as something else
 
 
 def test_only_storage_unavailable_is_retried_and_retries_are_bounded() -> None:
@@ -127,7 +156,9 @@ def test_a_damaged_gzip_is_the_files_fault_not_a_storage_fault(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # gzip.BadGzipFile is an OSError: it must not be mistaken for a flaky mount and retried.
-    monkeypatch.setattr(tasks, "settings", dataclasses.replace(settings, storage_root=storage_root))
+    monkeypatch.setattr(
+        tasks, "settings", dataclasses.replace(settings, storage_root=str(storage_root))
+    )
     request = stored(b"\x1f\x8b\x08\x00not deflate at all")
 
     with pytest.raises(UnsupportedFormat, match="gzip"):

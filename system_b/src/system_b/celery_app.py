@@ -7,7 +7,7 @@ signature names (a peer queue: shared_schema.wire.queues). B keeps no list of it
 
 from shared_schema.queues import SYSTEM_B_QUEUE
 from shared_schema.wire import WireCelery, common_settings
-from system_b import telemetry
+from system_b import store, telemetry
 from system_b.dead_letters import DeadLetterWatch
 from system_b.settings import settings
 
@@ -26,5 +26,6 @@ app.conf.update(
     task_track_started=True,
 )
 telemetry.celery_setup()  # log context, traces, metrics: docs/observability.md
+store.store_setup()  # each pool process's own S3 client, made as it starts
 # A message dead-lettered for its delivery limit becomes a worker_lost failure with errbacks.
 app.steps["consumer"].add(DeadLetterWatch)

@@ -3,10 +3,11 @@
 Rows are written per RFC 4180 (comma, double quotes where needed, CRLF line ends); a file that
 already is comma-separated UTF-8 is copied as it is, without a byte order mark.
 
-Written row batch by row batch while the input is parsed, through ``storage_write_atomic``: a
-failure part-way leaves no output, and a re-run of the same file replaces it. An input that is
-already the output, byte for byte, is linked instead (``storage_link_atomic``), once it has
-been read through.
+Written row batch by row batch while the input is parsed, through the store's
+``write_atomic``: a failure part-way leaves no output, and a re-run of the same file replaces
+it. An input that is already the output, byte for byte, is copied by the store instead
+(``Store.copy``: a hard link on a directory, a server-side copy on S3), once it has been read
+through.
 """
 
 import csv
@@ -14,29 +15,27 @@ import hashlib
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
 from typing import IO
 
 from shared_schema.keys import OUTPUT_PREFIX, OUTPUT_SUFFIX, output_key_of
 from shared_schema.payloads import FileFormat
-from system_b.storage import storage_resolve, storage_root_resolve, storage_write_atomic
+from shared_schema.storage import Store
 
 OUTPUT_FORMAT = FileFormat.CSV
 _MAX_KEY = 1024
 
 
-def output_key_for(*, root: Path, key: str, path: Path | None = None) -> str:
-    """Where the normalized output of ``key`` goes: always the same place for the same input.
+def output_key_for(canonical: str) -> str:
+    """Where the normalized output of the stored file ``canonical`` goes: always the same place
+    for the same input.
 
-    Derived from where ``key`` really is under the root (``path``, if the caller has resolved
-    it already), so two spellings of one stored file share an output; a path too long for a
-    key is replaced by its hash.
+    ``canonical`` is the input's key in the store's canonical form (``Store.canonical``, or
+    ``StoredFile.key``), so two spellings of one stored file share an output; a key too long
+    for the output's is replaced by its hash.
     """
-    path = path or storage_resolve(root=root, key=key)
-    relative = path.relative_to(storage_root_resolve(root))
-    output = output_key_of(str(PurePosixPath(*relative.parts)))
+    output = output_key_of(canonical)
     if len(output) > _MAX_KEY:
-        digest = hashlib.sha256(str(relative).encode()).hexdigest()
+        digest = hashlib.sha256(canonical.encode()).hexdigest()
         output = f"{OUTPUT_PREFIX}/{digest}{OUTPUT_SUFFIX}"
     return output
 
@@ -61,14 +60,15 @@ class RowWriter:
         self._csv.writerows(rows)
 
     def close(self) -> None:
-        """Flush, and hand the file back to storage_write_atomic, which syncs and renames it."""
+        """Flush, and hand the stream back to the store's ``write_atomic``, which makes it the
+        output whole (a rename, or the upload's last request)."""
         self._text.flush()
         self._text.detach()
 
 
 @contextmanager
-def output_write(*, root: Path, key: str) -> Iterator[RowWriter]:
-    with storage_write_atomic(root=root, key=key) as binary:
+def output_write(*, store: Store, key: str) -> Iterator[RowWriter]:
+    with store.write_atomic(key) as binary:
         writer = RowWriter(binary)
         yield writer
         writer.close()

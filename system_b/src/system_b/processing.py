@@ -9,16 +9,17 @@ memory does not grow with the file. The pieces:
 ``formats``   CSV/TSV and JSON Lines readers: a header, then batches of checked rows
 ``infer``     per-column type, nulls and range, a batch at a time
 ``normalize`` the UTF-8 CSV copy, written atomically
+
+The store (``shared_schema.storage``: a directory or S3-compatible object storage) is the only
+way in or out: the input is its stream, the output its atomic write or its copy.
 """
 
 import contextlib
 import gc
 import gzip
 import io
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import IO
 
 from shared_schema.errors import FileTooLarge
@@ -28,13 +29,13 @@ from shared_schema.payloads import (
     ProcessingRequest,
     ProcessingResult,
 )
+from shared_schema.storage import Store
 from system_b.detect import GZIP_MAGIC, SAMPLE_BYTES, Detected, detect_text
 from system_b.formats import Table
 from system_b.formats.delimited import delimited_table
 from system_b.formats.jsonl import jsonl_table
 from system_b.infer import ColumnProfile
 from system_b.normalize import OUTPUT_FORMAT, output_key_for, output_write
-from system_b.storage import storage_link_atomic, storage_open_input
 from system_b.streams import READ_BYTES, HashingReader, TextBlocks, gzip_read, text_lines
 
 ProgressCallback = Callable[[ProcessingProgress], None]
@@ -73,7 +74,7 @@ def _gc_paused() -> Iterator[None]:
 def file_process(
     *,
     request: ProcessingRequest,
-    storage_root: Path,
+    store: Store,
     max_bytes: int,
     max_columns: int = DEFAULT_MAX_COLUMNS,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
@@ -83,10 +84,12 @@ def file_process(
     """Check, summarize and normalize the tabular file ``request.storage_key`` names.
 
     Raises a ``ProcessingError`` naming the problem (and its line) for a file that cannot be
-    read as a table; an ``OSError`` from storage itself propagates for the caller to retry.
+    read as a table. A fault of the store itself (``shared_schema.storage.STORAGE_FAULTS``: the
+    local store's ``OSError``, the S3 store's ``StorageUnavailable``) propagates as it is, for
+    the caller to retry: nothing on the way from the store catches it.
     """
-    with _gc_paused(), storage_open_input(root=storage_root, key=request.storage_key) as raw:
-        size = os.fstat(raw.fileno()).st_size
+    with _gc_paused(), store.open_read(request.storage_key) as raw:
+        size = raw.size
         if size > max_bytes:
             raise FileTooLarge(f"The file is {size:,} bytes; the limit is {max_bytes:,} bytes.")
         hashing = HashingReader(raw, max_bytes=max_bytes)
@@ -97,13 +100,12 @@ def file_process(
         )
         sample = gzip_read(stream, SAMPLE_BYTES)
         detected = detect_text(sample, at_eof=len(sample) < SAMPLE_BYTES)
-        # The opened file's name is its key, resolved and checked under the root.
-        input_path = Path(raw.name)
-        output_key = output_key_for(root=storage_root, key=request.storage_key, path=input_path)
+        # The opened file's key, in the store's canonical form: one output per stored file.
+        output_key = output_key_for(raw.key)
         # A file that already is comma-separated UTF-8 is its own normalized form: its text is
         # copied rather than written again row by row. Stored as it is (no gzip, no byte order
-        # mark, LF or CR LF line ends), it is not even copied: the output becomes a link to it
-        # once it is read.
+        # mark, LF or CR LF line ends), its bytes do not even pass through here: once it is
+        # read, the store makes the output the same bytes (a hard link, a server-side copy).
         copy = detected.format is FileFormat.CSV and detected.delimiter == ","
         link = (
             copy and not compressed and detected.encoding == "utf-8" and not detected.cr_line_ends
@@ -119,11 +121,7 @@ def file_process(
             return ProcessingProgress(bytes_read=read, bytes_total=size, rows=rows)
 
         with contextlib.ExitStack() as stack:
-            out = (
-                None
-                if link
-                else stack.enter_context(output_write(root=storage_root, key=output_key))
-            )
+            out = None if link else stack.enter_context(output_write(store=store, key=output_key))
             blocks = TextBlocks(
                 stream,
                 first=detected.sample,
@@ -157,7 +155,7 @@ def file_process(
         while buffered.read(READ_BYTES):
             pass
         if link:
-            storage_link_atomic(root=storage_root, key=output_key, source=input_path)
+            store.copy(key=output_key, source=raw.key)
     on_progress(ProcessingProgress(bytes_read=hashing.bytes_read, bytes_total=size, rows=rows))
     return ProcessingResult(
         storage_key=request.storage_key,

@@ -9,6 +9,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared_schema.storage import store_is_s3
+
 
 # One rule, the same as System A's readers (system_a/config/env.py): unset or empty means the
 # default. Compose passes an unset ``${VAR:-}`` on as an empty string.
@@ -42,11 +44,18 @@ def _env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     return value
 
 
+def _storage_root(value: str) -> str:
+    # A directory is made absolute once, here: the worker's working directory is no part of it.
+    return value if store_is_s3(value) else str(Path(value).resolve())
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     broker_url: str
     result_backend: str
-    storage_root: Path
+    storage_root: str
+    """Where stored files live (``shared_schema.storage.store_open``): a directory, absolute,
+    or ``s3://bucket/prefix`` for S3-compatible object storage."""
     max_file_bytes: int
     """Largest file B reads, stored or, for gzip, uncompressed; larger fails FILE_TOO_LARGE."""
     max_columns: int
@@ -76,12 +85,12 @@ class Settings:
         return cls(
             broker_url=_env_str("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
             result_backend=_env_str("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/0"),
-            storage_root=Path(
+            storage_root=_storage_root(
                 _env_str(
                     "CROSSLINK_STORAGE_ROOT",
                     os.path.join(tempfile.gettempdir(), "crosslink-storage"),
                 )
-            ).resolve(),
+            ),
             max_file_bytes=_env_int("CROSSLINK_MAX_FILE_BYTES", 2 * 1024**3),
             max_columns=_env_int("CROSSLINK_MAX_COLUMNS", 1000),
             max_line_bytes=_env_int("CROSSLINK_MAX_LINE_BYTES", 1024**2),

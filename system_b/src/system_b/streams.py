@@ -30,9 +30,10 @@ here so it is not mistaken for a storage fault and retried."""
 
 
 class HashingReader(io.RawIOBase):
-    """A raw reader that hashes and counts every stored byte it hands on."""
+    """A raw reader that hashes and counts every stored byte it hands on (from a stored file,
+    ``shared_schema.storage.StoredFile``). What the stored file raises passes through."""
 
-    def __init__(self, raw: IO[bytes], *, max_bytes: int) -> None:
+    def __init__(self, raw: io.RawIOBase, *, max_bytes: int) -> None:
         self._raw = raw
         self._max_bytes = max_bytes
         self.sha256 = hashlib.sha256()
@@ -42,7 +43,7 @@ class HashingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: "memoryview | bytearray") -> int:  # type: ignore[override]
-        data = self._raw.read(len(buffer))
+        data = self._raw.read(len(buffer)) or b""  # None only from a non-blocking stream
         n = len(data)
         buffer[:n] = data
         self.sha256.update(data)

@@ -25,6 +25,7 @@ from shared_schema.payloads import (
     ProcessingProgress,
     ProcessingRequest,
 )
+from shared_schema.storage import store_open
 from system_b.celery_app import app
 from system_b.processing import file_process
 from system_b.settings import settings
@@ -118,7 +119,7 @@ def _process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
     try:
         result = file_process(
             request=request,
-            storage_root=settings.storage_root,
+            store=store_open(settings.storage_root),
             max_bytes=settings.max_file_bytes,
             max_columns=settings.max_columns,
             max_line_bytes=settings.max_line_bytes,
@@ -130,7 +131,8 @@ def _process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
             f"Processing stopped after the time limit of {settings.soft_time_limit} seconds."
         ) from None
     except OSError as exc:
-        # A flaky mount, not a bad file: retried with backoff by autoretry_for.
+        # A flaky mount, not a bad file: retried with backoff by autoretry_for. (The S3 store
+        # raises StorageUnavailable itself, which passes through as it is.)
         reason = exc.strerror or type(exc).__name__  # never str(exc): it names B's paths
         raise StorageUnavailable(f"Storage error while processing the file: {reason}.") from exc
     # The run's own times, so A can show when B really started and finished the attempt.
