@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from harness.http import request
 from harness.processes import REPO
@@ -288,3 +289,73 @@ class Api:
             interval=0.5,
             describe=compose.describe,
         )
+
+
+# --- The compose files as compose merges them, without an engine ---------------------------
+
+S3_VARIANT = REPO / "deploy" / "storage" / "compose.s3.yml"
+
+
+@dataclass(frozen=True)
+class _Reset:
+    """`!reset`: the key is removed from what the files before defined."""
+
+
+@dataclass(frozen=True)
+class _Override:
+    """`!override`: the value replaces what the files before defined, unmerged."""
+
+    value: Any
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    pass
+
+
+_ComposeLoader.add_constructor("!reset", lambda loader, node: _Reset())
+_ComposeLoader.add_constructor(
+    "!override",
+    lambda loader, node: _Override(
+        loader.construct_sequence(node, deep=True)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.MappingNode)
+        else loader.construct_scalar(node)
+    ),
+)
+
+# Lists compose merges as sets (https://docs.docker.com/reference/compose-file/merge/);
+# any other list, and every scalar, of a later file replaces the earlier one.
+_UNION_KEYS = {"networks", "cap_add", "cap_drop", "security_opt", "tmpfs", "volumes", "ports"}
+
+
+def _merged(base: Any, later: Any, *, key: str = "") -> Any:
+    if isinstance(later, _Override):
+        return later.value
+    if isinstance(base, dict) and isinstance(later, dict):
+        result = dict(base)
+        for name, value in later.items():
+            if isinstance(value, _Reset):
+                result.pop(name, None)
+            elif name in result:
+                result[name] = _merged(result[name], value, key=name)
+            else:
+                result[name] = _merged(None, value, key=name)
+        return result
+    if isinstance(base, list) and isinstance(later, list) and key in _UNION_KEYS:
+        return base + [item for item in later if item not in base]
+    if isinstance(later, dict):
+        return _merged({}, later, key=key)
+    return later
+
+
+def compose_files_merged(*paths: Path) -> dict[str, Any]:
+    """The compose files, each merged over the ones before as `docker compose -f ... -f ...`
+    does for what these files use: mappings key by key, the lists of _UNION_KEYS as sets,
+    `!reset` and `!override`. Interpolation is left undone (the ${VAR} stay as written)."""
+    merged: dict[str, Any] = {}
+    for path in paths:
+        # A SafeLoader with two tags of its own: it builds no arbitrary objects.
+        document = yaml.load(path.read_text(), Loader=_ComposeLoader)  # noqa: S506
+        merged = _merged(merged, document)
+    return merged
