@@ -1,7 +1,8 @@
 """docker compose up with object storage (docker-compose.yml plus deploy/storage/compose.s3.yml)
 and three of B's workers (`--scale worker-b=3`), used from the host the way a person would: A
-and B share no volume, every file goes through the S3 server, and all three workers take work.
-The tests run in this order and share one stack.
+and B share no volume, every file goes through the S3 server, all three workers take work, and
+a file in flight when every B worker is killed still ends with exactly one output. The tests
+run in this order and share one stack.
 
 What this run cannot check where no registry serves MinIO's image and moto's server stands in
 for it (deploy/ci/minio/): moto has no MinIO admin API and accepts any key, so the storage
@@ -19,7 +20,16 @@ from typing import Any
 
 import pytest
 
-from harness.compose import GOOD_CSV, USERNAME, Api, Compose, Page, stack
+from harness.compose import (
+    GOOD_CSV,
+    IN_FLIGHT_ROWS,
+    USERNAME,
+    Api,
+    Compose,
+    Page,
+    in_flight_csv,
+    stack,
+)
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -240,6 +250,25 @@ def test_each_of_the_three_b_workers_takes_files_from_the_queue(
     assert len(logs) == B_WORKERS, sorted(logs)
     took = {name: sum(task_id in log for task_id in task_ids) for name, log in logs.items()}
     assert all(took.values()), f"files each worker took: {took}"
+
+
+def test_a_file_in_flight_when_every_b_worker_is_killed_ends_in_success_with_one_output(
+    compose_s3: Compose, api: Api
+) -> None:
+    before = stored(compose_s3)
+    file_id = api.upload(f"in-flight-{uuid.uuid4().hex[:6]}.csv", in_flight_csv())["id"]
+    api.wait_started(compose_s3, file_id)
+    compose_s3.run("kill", "--signal", "KILL", "worker-b")  # all three
+    assert api.file(file_id)["status"] == "PROCESSING", "finished before B was killed"
+    # Whatever B had written of the output was never completed, so never visible; the message
+    # goes back to B's queue and a worker brought back takes the file again.
+    compose_s3.up("worker-b")
+    file = api.finished(compose_s3, file_id)
+    assert file["status"] == "SUCCESS", file
+    assert file["summary"]["rows"] == IN_FLIGHT_ROWS
+    objects = new_objects(compose_s3, before)
+    _, output = upload_and_output(objects)
+    assert len(api.download(file_id)) == objects[output]
 
 
 def test_deleting_a_file_deletes_its_upload_and_output_from_the_bucket(

@@ -12,20 +12,11 @@ from typing import Any
 
 import pytest
 
-from harness.compose import GOOD_CSV, USERNAME, Api, Compose, Page
+from harness.compose import GOOD_CSV, IN_FLIGHT_ROWS, USERNAME, Api, Compose, Page, in_flight_csv
 from harness.http import request
 from harness.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(900)
-
-# Big enough that B is still reading it when the test breaks B's worker (tens of seconds on
-# these machines), small enough to upload in a few.
-IN_FLIGHT_ROWS = 1_500_000
-
-
-def in_flight_csv() -> bytes:
-    rows = (f"{i},name-{i},{i % 100}.5\n" for i in range(IN_FLIGHT_ROWS))
-    return b"id,name,score\n" + "".join(rows).encode()
 
 
 @pytest.fixture(scope="module")
@@ -149,16 +140,6 @@ def test_b_s_broker_user_is_refused_a_s_queue_inside_the_stack(compose: Compose)
     assert "403" in result.stdout
 
 
-def wait_running_in_b(compose: Compose, api: Api, file_id: int) -> None:
-    wait_for(
-        lambda: (api.file(file_id).get("progress") or {}).get("state") in ("STARTED", "PROGRESS"),
-        timeout=120,
-        what=f"B to start on file {file_id}",
-        interval=0.2,
-        describe=compose.describe,
-    )
-
-
 @pytest.mark.parametrize(
     "break_worker_b",
     [
@@ -170,7 +151,7 @@ def test_a_file_in_flight_when_worker_b_is_broken_ends_in_success(
     compose: Compose, api: Api, break_worker_b: list[str]
 ) -> None:
     file_id = api.upload(f"in-flight-{uuid.uuid4().hex[:6]}.csv", in_flight_csv())["id"]
-    wait_running_in_b(compose, api, file_id)
+    api.wait_started(compose, file_id)
     compose.run(*break_worker_b)
     if break_worker_b[0] == "kill":
         assert api.file(file_id)["status"] == "PROCESSING", "finished before B was killed"

@@ -29,6 +29,9 @@ USERNAME = "operator"
 PASSWORD = "compose-smoke-password"  # a throwaway user in a throwaway stack
 FINISH_TIMEOUT_S = 180
 GOOD_CSV = b"id,name,score\n1,ada,9.5\n2,grace,8.25\n"
+# Big enough that B is still reading it when a test breaks B's worker (tens of seconds on
+# these machines), small enough to upload in a few.
+IN_FLIGHT_ROWS = 1_500_000
 
 
 @dataclass
@@ -177,6 +180,11 @@ def stack(
         write_timings(compose, variant=variant)
 
 
+def in_flight_csv() -> bytes:
+    rows = (f"{i},name-{i},{i % 100}.5\n" for i in range(IN_FLIGHT_ROWS))
+    return b"id,name,score\n" + "".join(rows).encode()
+
+
 class Page:
     """Just enough of a browser for Django's forms: cookies and the CSRF token."""
 
@@ -275,6 +283,18 @@ class Api:
     def task_ids(self, file_id: int) -> list[str]:
         """The Celery task id of each of the file's attempts (B's task, as A sent it)."""
         return [attempt["task_id"] for attempt in self.file(file_id)["attempt_list"]]
+
+    def wait_started(self, compose: Compose, file_id: int) -> None:
+        """Until B has started on the file (its progress, from the result backend)."""
+        wait_for(
+            lambda: (
+                (self.file(file_id).get("progress") or {}).get("state") in ("STARTED", "PROGRESS")
+            ),
+            timeout=120,
+            what=f"B to start on file {file_id}",
+            interval=0.2,
+            describe=compose.describe,
+        )
 
     def download(self, file_id: int) -> bytes:
         reply = request("GET", f"{self.base}/api/files/{file_id}/download/", headers=self.headers)
