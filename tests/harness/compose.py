@@ -28,6 +28,7 @@ COMMAND_TIMEOUT_S = 300
 USERNAME = "operator"
 PASSWORD = "compose-smoke-password"  # a throwaway user in a throwaway stack
 FINISH_TIMEOUT_S = 180
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 GOOD_CSV = b"id,name,score\n1,ada,9.5\n2,grace,8.25\n"
 # Big enough that B is still reading it when a test breaks B's worker (tens of seconds on
 # these machines), small enough to upload in a few.
@@ -115,7 +116,8 @@ class Compose:
         out = self.run("logs", "--no-color", service).stdout
         logs: dict[str, list[str]] = {}
         for line in out.splitlines():
-            match = re.match(r"(\S+)\s+\| ?(.*)", line)
+            # Compose clears the terminal's line (ESC [2K) before some lines, colour or not.
+            match = re.match(r"(\S+)\s+\| ?(.*)", ANSI_ESCAPE.sub("", line))
             if match:
                 logs.setdefault(match.group(1), []).append(match.group(2))
         return {name: "\n".join(lines) for name, lines in logs.items()}
