@@ -519,3 +519,13 @@ def test_hadolint_finds_nothing_in_the_storage_one_shot_s_dockerfile() -> None:
     text = dockerfile.read_text()
     assert "--require-hashes" in text
     assert re.search(r"^USER [1-9]\d*:[1-9]\d*$", text, re.MULTILINE)
+
+
+def test_with_observability_named_after_it_the_variant_keeps_the_metrics_volume() -> None:
+    observability = REPO / "deploy" / "observability" / "compose.yml"
+    documented = compose_files_merged(REPO / "docker-compose.yml", S3_VARIANT, observability)
+    for name in ("web", "worker-a"):
+        assert documented["services"][name]["volumes"] == ["metrics-a:/tmp/metrics-a"], name
+    # The other order loses it: why deploy/storage/compose.s3.yml says which comes first.
+    reversed_order = compose_files_merged(REPO / "docker-compose.yml", observability, S3_VARIANT)
+    assert not reversed_order["services"]["web"].get("volumes")
