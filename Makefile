@@ -76,6 +76,8 @@ lock: | $(UV) ## Re-resolve the lock files after changing a pyproject.toml or th
 		tests/pyproject.toml -o tests/requirements.lock
 	$(UV) pip compile $(LOCK_FLAGS) deploy/requirements-build.in -o deploy/requirements-build.lock
 	$(UV) pip compile $(LOCK_FLAGS) bench/requirements-peers.in -o bench/requirements-peers.lock
+	$(UV) pip compile $(LOCK_FLAGS) deploy/storage/requirements.in -o deploy/storage/requirements.lock
+	$(UV) pip compile $(LOCK_FLAGS) deploy/ci/minio/requirements.in -o deploy/ci/minio/requirements.lock
 
 # --- Demo -------------------------------------------------------------------------------------
 

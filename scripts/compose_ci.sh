@@ -9,7 +9,8 @@
 #      Debian's archive (debootstrap, docker import) and stand-ins from deploy/ci/;
 #   4. runs the unchanged docker-compose.yml plus a generated override (images, ports) through
 #      the smoke test in tests/compose/, which builds the project's images from their
-#      Dockerfiles, brings the stack up, uses it, breaks it and takes it down;
+#      Dockerfiles, brings the stack up, uses it, breaks it and takes it down; then the same
+#      with object storage (deploy/storage/compose.s3.yml) and three of B's workers;
 #   5. on any exit (failure, Ctrl-C), removes what it started: containers, networks, volumes,
 #      dockerd and its containerd, the iptables rules and chains dockerd added, its bridges, and
 #      puts net.ipv4.ip_forward back.
@@ -155,11 +156,13 @@ cleanup() {
   log "cleaning up"
   local pid
   if pid=$(dockerd_pid) && kill -0 "$pid" 2>/dev/null; then
-    if [[ -s $WORK/compose-args ]]; then
-      mapfile -t args <"$WORK/compose-args"
+    local args_file
+    for args_file in "$WORK"/compose-args*; do
+      [[ -s $args_file ]] || continue
+      mapfile -t args <"$args_file"
       timeout 120 "$COMPOSE_BIN" "${args[@]}" down --volumes --remove-orphans --timeout 10 \
         >>"$WORK/cleanup.log" 2>&1 || log "compose down failed (see $WORK/cleanup.log)"
-    fi
+    done
     # Whatever else ran on this engine (its store is kept, its containers are not).
     docker ps -aq | xargs -r docker rm -f >>"$WORK/cleanup.log" 2>&1 || true
     docker network prune -f >>"$WORK/cleanup.log" 2>&1 || true
@@ -279,12 +282,50 @@ standin_for() {  # the deploy/ci/ directory standing in for an official image, b
   [[ -d deploy/ci/$name && $name != python ]] && echo "$name"
 }
 
-images() {  # decide, and make, what stands in for images this machine cannot pull
-  local base_config=$WORK/config.json
-  "$COMPOSE_BIN" -f docker-compose.yml --env-file "$WORK/env" config --format json >"$base_config"
+# Decisions already taken in this run: image -> the local image standing in for it ("" when the
+# image itself is used). Both variants share them, and the base images are made once.
+declare -A STANDIN=()
+MADE_BASE=""
+
+standin_decide() {  # standin_decide IMAGE: pull IMAGE or make what stands in for it; sets STANDIN
+  local image=$1 local_image name
+  [[ -z ${STANDIN[$image]+set} ]] || return 0
+  if pullable "$image"; then
+    log "using $image"
+    STANDIN[$image]=""
+    return
+  fi
+  [[ -n $MADE_BASE ]] || { base_images; MADE_BASE=1; }
+  if [[ ${image%%:*} == python || ${image%%:*} == library/python ]]; then
+    local_image=$PYTHON_IMAGE
+  elif name=$(standin_for "$image"); then
+    local_image=crosslink-ci/$name:bookworm
+    log "building $local_image to stand in for $image"
+    docker build -q --build-arg "BASE_IMAGE=$PYTHON_IMAGE" -t "$local_image" "deploy/ci/$name" >/dev/null
+  else
+    die "cannot pull $image and deploy/ci/ has no stand-in for it"
+  fi
+  log "$image cannot be pulled here: $local_image stands in"
+  STANDIN[$image]=$local_image
+}
+
+# variant NAME FILE...: the images the compose files FILE... need, pulled or stood in for; then
+# the override of images and ports for them ($WORK/override$suffix.yml), the published ports
+# ($WORK/ports$suffix.json), which images were stood in for ($WORK/standins$suffix.json) and the
+# arguments of every `docker compose` command of this variant ($WORK/compose-args$suffix). The
+# suffix is empty for the default variant, "-NAME" for the others. A stand-in's own compose file
+# (deploy/ci/NAME/compose.yml), if it has one, adapts the stack to what the stand-in cannot do.
+variant() {
+  local name=$1 suffix="" file
+  shift
+  [[ $name == volume ]] || suffix=-$name
+  local files=()
+  for file in "$@"; do files+=(-f "$REPO/$file"); done
+  local config=$WORK/config$suffix.json
+  "$COMPOSE_BIN" "${files[@]}" --env-file "$WORK/env" config --format json >"$config"
   local image needed=()
   # Images the project does not build itself, and the base of those it does.
-  mapfile -t needed < <(python3 - "$base_config" <<'EOF'
+  mapfile -t needed < <(python3 - "$config" <<'EOF'
 import json, re, sys
 from pathlib import Path
 config = json.loads(Path(sys.argv[1]).read_text())
@@ -302,30 +343,34 @@ for service in config["services"].values():
         print(image)
 EOF
   )
-  local standins="{" sep="" made_base=""
+  local standins="{" sep="" adapters=() standin_name
   for image in "${needed[@]}"; do
-    if pullable "$image"; then
-      log "using $image"
-      continue
-    fi
-    [[ -n $made_base ]] || { base_images; made_base=1; }
-    local local_image
-    if [[ ${image%%:*} == python || ${image%%:*} == library/python ]]; then
-      local_image=$PYTHON_IMAGE
-    elif name=$(standin_for "$image"); then
-      local_image=crosslink-ci/$name:bookworm
-      log "building $local_image to stand in for $image"
-      docker build -q --build-arg "BASE_IMAGE=$PYTHON_IMAGE" -t "$local_image" "deploy/ci/$name" >/dev/null
-    else
-      die "cannot pull $image and deploy/ci/ has no stand-in for it"
-    fi
-    log "$image cannot be pulled here: $local_image stands in"
-    standins+="$sep\"$image\": \"$local_image\""
+    standin_decide "$image"
+    [[ -n ${STANDIN[$image]} ]] || continue
+    standins+="$sep\"$image\": \"${STANDIN[$image]}\""
     sep=", "
+    if standin_name=$(standin_for "$image") && [[ -f deploy/ci/$standin_name/compose.yml ]]; then
+      log "$name: deploy/ci/$standin_name/compose.yml adapts the stack to its stand-in"
+      adapters+=(-f "$REPO/deploy/ci/$standin_name/compose.yml")
+    fi
   done
-  echo "$standins}" >"$WORK/standins.json"
-  python3 scripts/compose_override.py "$base_config" "$WORK/standins.json" \
-    "$WORK/override.yml" "$WORK/ports.json"
+  echo "$standins}" >"$WORK/standins$suffix.json"
+  python3 scripts/compose_override.py "$config" "$WORK/standins$suffix.json" \
+    "$WORK/override$suffix.yml" "$WORK/ports$suffix.json"
+  printf '%s\n' "${files[@]}" -f "$WORK/override$suffix.yml" "${adapters[@]}" \
+    --env-file "$WORK/env" >"$WORK/compose-args$suffix"
+}
+
+images() {  # every variant the smoke test runs: the shared volume, and object storage
+  variant volume docker-compose.yml
+  variant s3 docker-compose.yml deploy/storage/compose.s3.yml
+}
+
+build() {  # build VARIANT_SUFFIX: the project's images of one variant, from their Dockerfiles
+  local args
+  mapfile -t args <"$WORK/compose-args$1"
+  "$COMPOSE_BIN" "${args[@]}" build >>"$WORK/build.log" 2>&1 ||
+    { tail -40 "$WORK/build.log" >&2; die "docker compose build failed (see $WORK/build.log)"; }
 }
 
 # --- Main -------------------------------------------------------------------------------------
@@ -342,7 +387,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 start_dockerd
 
-rm -f "$WORK/env" "$WORK/compose-args"
+rm -f "$WORK/env" "$WORK"/compose-args* "$WORK/build.log"
 python3 scripts/make_env.py "$WORK/env" >/dev/null
 # No TLS proxy in front here: the smoke test speaks plain HTTP to the published port, as the
 # local demo does (.env.example). The HTTPS settings are tested in tests/security/.
@@ -351,18 +396,17 @@ started=$SECONDS
 images
 images_s=$((SECONDS - started))
 log "base and stand-in images ready in ${images_s}s"
-printf '%s\n' -f "$REPO/docker-compose.yml" -f "$WORK/override.yml" --env-file "$WORK/env" \
-  >"$WORK/compose-args"
-mapfile -t compose_args <"$WORK/compose-args"
 started=$SECONDS
 log "building the project's images from their Dockerfiles"
-"$COMPOSE_BIN" "${compose_args[@]}" build >"$WORK/build.log" 2>&1 ||
-  { tail -40 "$WORK/build.log" >&2; die "docker compose build failed (see $WORK/build.log)"; }
+build ""
+build -s3
 build_s=$((SECONDS - started))
 log "project images built in ${build_s}s"
 
-export CROSSLINK_COMPOSE_BIN=$COMPOSE_BIN CROSSLINK_COMPOSE_ARGS=$WORK/compose-args \
-  CROSSLINK_COMPOSE_PORTS=$WORK/ports.json CROSSLINK_COMPOSE_ENV=$WORK/env \
+export CROSSLINK_COMPOSE_BIN=$COMPOSE_BIN CROSSLINK_COMPOSE_ENV=$WORK/env \
+  CROSSLINK_COMPOSE_ARGS=$WORK/compose-args CROSSLINK_COMPOSE_PORTS=$WORK/ports.json \
+  CROSSLINK_COMPOSE_S3_ARGS=$WORK/compose-args-s3 CROSSLINK_COMPOSE_S3_PORTS=$WORK/ports-s3.json \
+  CROSSLINK_COMPOSE_S3_STANDINS=$WORK/standins-s3.json \
   CROSSLINK_COMPOSE_REPORT=$WORK/timings.txt
 printf 'images made or found: %ss\nproject images built: %ss\n' "$images_s" "$build_s" \
   >"$WORK/timings.txt"

@@ -3,133 +3,20 @@ worker restarted and killed with a file in flight, and the whole stack taken dow
 back. The tests run in this order and share one stack."""
 
 import base64
-import http.cookiejar
 import json
-import re
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 import uuid
 from typing import Any
 
 import pytest
 
-from harness.compose import PASSWORD, USERNAME, Compose
+from harness.compose import GOOD_CSV, IN_FLIGHT_ROWS, USERNAME, Api, Compose, Page, in_flight_csv
 from harness.http import request
 from harness.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(900)
-
-FINISH_TIMEOUT_S = 180
-GOOD_CSV = b"id,name,score\n1,ada,9.5\n2,grace,8.25\n"
-# Big enough that B is still reading it when the test breaks B's worker (tens of seconds on
-# these machines), small enough to upload in a few.
-IN_FLIGHT_ROWS = 1_500_000
-
-
-def in_flight_csv() -> bytes:
-    rows = (f"{i},name-{i},{i % 100}.5\n" for i in range(IN_FLIGHT_ROWS))
-    return b"id,name,score\n" + "".join(rows).encode()
-
-
-class Page:
-    """Just enough of a browser for Django's forms: cookies and the CSRF token."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-        )
-
-    def get(self, path: str) -> bytes:
-        with self.opener.open(self.base + path, timeout=60) as response:
-            body: bytes = response.read()
-            return body
-
-    def csrf(self, path: str) -> str:
-        match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', self.get(path))
-        assert match, f"no CSRF token on {path}"
-        return match.group(1).decode()
-
-    def post(self, path: str, data: bytes, content_type: str) -> str:
-        req = urllib.request.Request(
-            self.base + path,
-            data=data,
-            headers={"Content-Type": content_type, "Referer": self.base + path},
-        )
-        with self.opener.open(req, timeout=60) as response:
-            body: bytes = response.read()
-            return body.decode()
-
-    def login(self) -> str:
-        form = {"csrfmiddlewaretoken": self.csrf("/login/"), "username": USERNAME}
-        form["password"] = PASSWORD
-        return self.post(
-            "/login/", urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded"
-        )
-
-    def upload(self, name: str, content: bytes) -> str:
-        boundary = uuid.uuid4().hex
-        body = (
-            (
-                f"--{boundary}\r\n"
-                'Content-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n'
-                f"{self.csrf('/')}\r\n--{boundary}\r\n"
-                f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'
-                "Content-Type: text/csv\r\n\r\n"
-            ).encode()
-            + content
-            + f"\r\n--{boundary}--\r\n".encode()
-        )
-        return self.post("/", body, f"multipart/form-data; boundary={boundary}")
-
-
-class Api:
-    """The JSON API with a token, as a script would use it."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        reply = request(
-            "POST", f"{base}/api/token/", form={"username": USERNAME, "password": PASSWORD}
-        )
-        assert reply.status == 200, reply.body
-        self.headers = {"Authorization": f"Token {reply.json()['token']}"}
-
-    def upload(self, name: str, content: bytes) -> dict[str, Any]:
-        reply = request(
-            "POST", f"{self.base}/api/files/", headers=self.headers, files={"file": (name, content)}
-        )
-        assert reply.status == 201, reply.body[:500]
-        file: dict[str, Any] = reply.json()
-        return file
-
-    def file(self, file_id: int) -> dict[str, Any]:
-        reply = request("GET", f"{self.base}/api/files/{file_id}/", headers=self.headers)
-        assert reply.status == 200, reply.body[:500]
-        file: dict[str, Any] = reply.json()
-        return file
-
-    def by_name(self, name: str) -> dict[str, Any]:
-        reply = request("GET", f"{self.base}/api/files/", headers=self.headers)
-        assert reply.status == 200, reply.body[:500]
-        matches = [f for f in reply.json()["results"] if f["name"] == name]
-        assert len(matches) == 1, f"{name}: {matches}"
-        return matches[0]
-
-    def download(self, file_id: int) -> bytes:
-        reply = request("GET", f"{self.base}/api/files/{file_id}/download/", headers=self.headers)
-        assert reply.status == 200, reply.body[:500]
-        return reply.body
-
-    def finished(self, compose: Compose, file_id: int) -> dict[str, Any]:
-        return wait_for(
-            lambda: (f := self.file(file_id))["status"] in ("SUCCESS", "FAILED") and f,
-            timeout=FINISH_TIMEOUT_S,
-            what=f"file {file_id} to finish",
-            interval=0.5,
-            describe=compose.describe,
-        )
 
 
 @pytest.fixture(scope="module")
@@ -253,16 +140,6 @@ def test_b_s_broker_user_is_refused_a_s_queue_inside_the_stack(compose: Compose)
     assert "403" in result.stdout
 
 
-def wait_running_in_b(compose: Compose, api: Api, file_id: int) -> None:
-    wait_for(
-        lambda: (api.file(file_id).get("progress") or {}).get("state") in ("STARTED", "PROGRESS"),
-        timeout=120,
-        what=f"B to start on file {file_id}",
-        interval=0.2,
-        describe=compose.describe,
-    )
-
-
 @pytest.mark.parametrize(
     "break_worker_b",
     [
@@ -274,7 +151,7 @@ def test_a_file_in_flight_when_worker_b_is_broken_ends_in_success(
     compose: Compose, api: Api, break_worker_b: list[str]
 ) -> None:
     file_id = api.upload(f"in-flight-{uuid.uuid4().hex[:6]}.csv", in_flight_csv())["id"]
-    wait_running_in_b(compose, api, file_id)
+    api.wait_started(compose, file_id)
     compose.run(*break_worker_b)
     if break_worker_b[0] == "kill":
         assert api.file(file_id)["status"] == "PROCESSING", "finished before B was killed"

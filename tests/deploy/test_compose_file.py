@@ -6,13 +6,16 @@ import copy
 import importlib.resources
 import json
 import re
+import subprocess
 from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 
+from harness.compose import S3_VARIANT, compose_files_merged
 from harness.deploy import ENV_EXAMPLE, broker_users, compose_file
-from harness.processes import REPO
+from harness.processes import REPO, TESTS_BIN
 
 SETTINGS_FILES = {
     "a": REPO / "system_a" / "config" / "settings.py",
@@ -138,7 +141,12 @@ def test_data_and_shared_storage_live_in_named_volumes(
 
 
 def test_no_secret_has_a_default_and_every_variable_is_in_the_env_example() -> None:
-    lines = (REPO / "docker-compose.yml").read_text().splitlines()
+    # Both variants' files: the object-storage one adds its own secrets.
+    lines = [
+        line
+        for path in (REPO / "docker-compose.yml", S3_VARIANT)
+        for line in path.read_text().splitlines()
+    ]
     text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
     found = INTERPOLATION.findall(text)
     assert found
@@ -322,3 +330,202 @@ def test_each_system_uses_its_own_redis_user_and_the_default_user_is_cut_down(
     assert services["redis"]["depends_on"] == {
         "redis-acl": {"condition": "service_completed_successfully"}
     }
+
+
+# --- The object-storage variant (deploy/storage/compose.s3.yml) ---------------------------------
+
+STORAGE_DIR = REPO / "deploy" / "storage"
+S3_ROOT = "s3://crosslink"
+SYSTEM_OF = {name: "a" for name in A_SERVICES} | {name: "b" for name in B_SERVICES}
+# The only services on MinIO's network: A's that read or write files, B's, and the one-shot.
+ON_STORAGE_NETWORK = {"minio", "storage-users", "web", "worker-a", "worker-b"}
+# boto3 reads these itself (shared_schema.storage's S3 store): no settings file names them.
+AWS_NAMES = {"AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+
+
+@pytest.fixture(scope="module")
+def s3_compose() -> dict[str, Any]:
+    return compose_files_merged(REPO / "docker-compose.yml", S3_VARIANT)
+
+
+@pytest.fixture(scope="module")
+def s3_services(s3_compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    services: dict[str, dict[str, Any]] = s3_compose["services"]
+    return services
+
+
+def storage_users() -> list[dict[str, str]]:
+    users: list[dict[str, str]] = json.loads((STORAGE_DIR / "users.json").read_text())["users"]
+    return users
+
+
+def policy_grants(name: str) -> dict[str, set[str]]:
+    """{resource: the actions allowed on it} of deploy/storage/policies/NAME.json."""
+    policy = json.loads((STORAGE_DIR / "policies" / f"{name}.json").read_text())
+    grants: dict[str, set[str]] = {}
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow", statement
+        assert set(statement) <= {"Sid", "Effect", "Action", "Resource"}, statement
+        for resource in statement["Resource"]:
+            grants.setdefault(resource, set()).update(statement["Action"])
+    return grants
+
+
+def test_the_object_storage_variant_is_valid_against_the_compose_specification_schema(
+    s3_compose: dict[str, Any],
+) -> None:
+    assert schema_errors(s3_compose) == []
+
+
+def test_in_the_object_storage_variant_a_and_b_share_no_volume(
+    s3_compose: dict[str, Any], s3_services: dict[str, dict[str, Any]]
+) -> None:
+    assert "storage" not in s3_compose["volumes"]
+    mounted_by: dict[str, set[str]] = {}
+    for name, service in s3_services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            mounted_by.setdefault(source, set()).add(SYSTEM_OF.get(name, name))
+    for source, systems in mounted_by.items():
+        assert not {"a", "b"} <= systems, f"A and B both mount {source}"
+    for name in ("web", "worker-a", "worker-b", "migrate", "beat"):
+        assert not s3_services[name].get("volumes"), name
+        assert environment(s3_services[name])["CROSSLINK_STORAGE_ROOT"] == S3_ROOT, name
+
+
+def test_the_shared_volume_variant_does_share_the_volume_so_the_check_above_can_fail(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # The default stack, which the check above must tell apart from the object-storage one.
+    assert "storage:/data/storage" in services["web"]["volumes"]
+    assert "storage:/data/storage" in services["worker-b"]["volumes"]
+
+
+def test_minio_is_pinned_healthchecked_and_alone_with_its_volume_on_an_internal_network(
+    s3_compose: dict[str, Any], s3_services: dict[str, dict[str, Any]]
+) -> None:
+    minio = s3_services["minio"]
+    assert re.fullmatch(r"minio/minio:RELEASE\.\d{4}-\d\d-\d\dT[\d-]+Z", minio["image"])
+    assert minio["healthcheck"]["test"] == ["CMD", "mc", "ready", "local"]
+    assert minio["restart"] == "unless-stopped"
+    assert minio["volumes"] == ["minio:/data"]
+    assert "minio" in s3_compose["volumes"]
+    assert minio["networks"] == ["storage"]
+    assert s3_compose["networks"]["storage"] == {"internal": True}
+    assert "ports" not in minio
+    on_network = {name for name, s in s3_services.items() if "storage" in s.get("networks", [])}
+    assert on_network == ON_STORAGE_NETWORK
+    assert environment(minio)["MINIO_ROOT_PASSWORD"].startswith("${MINIO_ROOT_PASSWORD:?")
+
+
+def test_a_and_b_start_only_after_the_one_shot_made_the_bucket_and_their_users(
+    s3_services: dict[str, dict[str, Any]],
+) -> None:
+    one_shot = s3_services["storage-users"]
+    assert one_shot["restart"] == "no"
+    assert one_shot["healthcheck"] == {"disable": True}
+    assert one_shot["depends_on"] == {"minio": {"condition": "service_healthy"}}
+    for name in ("web", "worker-a", "worker-b"):
+        depends = s3_services[name]["depends_on"]
+        assert depends["storage-users"] == {"condition": "service_completed_successfully"}, name
+        assert depends["minio"] == {"condition": "service_healthy"}, name
+
+
+def test_the_shipped_one_shot_applies_users_and_policies_and_only_ci_asks_for_the_bucket_only(
+    s3_services: dict[str, dict[str, Any]],
+) -> None:
+    assert s3_services["storage-users"]["command"] == [
+        "python",
+        "/deploy/storage_users.py",
+        "apply",
+    ]
+    adapter = yaml.safe_load((REPO / "deploy" / "ci" / "minio" / "compose.yml").read_text())
+    assert adapter == {
+        "services": {
+            "storage-users": {
+                "command": ["python", "/deploy/storage_users.py", "apply", "--bucket-only"]
+            }
+        }
+    }
+
+
+def test_each_system_reaches_the_store_with_its_own_key_from_the_env_file(
+    s3_services: dict[str, dict[str, Any]],
+) -> None:
+    secret_env = {u["name"]: u["secret_env"] for u in storage_users()}
+    key_of = {"web": "system-a", "worker-a": "system-a", "worker-b": "system-b"}
+    for name, user in key_of.items():
+        env = environment(s3_services[name])
+        assert env["AWS_ACCESS_KEY_ID"] == user, name
+        assert env["AWS_SECRET_ACCESS_KEY"] == f"${{{secret_env[user]}:?set in .env}}", name
+        assert env["AWS_ENDPOINT_URL"] == "http://minio:9000", name
+    # Services that touch no file get the storage setting, but neither a key nor the network.
+    for name in ("migrate", "beat", "flower"):
+        assert not AWS_NAMES & set(environment(s3_services[name])), name
+    one_shot = environment(s3_services["storage-users"])
+    assert {*secret_env.values(), "MINIO_ROOT_PASSWORD", "CROSSLINK_STORAGE_ROOT"} <= set(one_shot)
+    assert one_shot["CROSSLINK_STORAGE_ROOT"] == S3_ROOT
+
+
+def test_app_services_of_the_variant_use_only_names_their_settings_or_boto3_read(
+    s3_services: dict[str, dict[str, Any]],
+) -> None:
+    a_names, b_names = settings_names("a"), settings_names("b")
+    for name in ("web", "worker-a", "migrate", "beat"):
+        assert set(environment(s3_services[name])) - AWS_NAMES <= a_names, name
+    assert set(environment(s3_services["worker-b"])) - AWS_NAMES <= b_names
+
+
+def test_the_policies_give_each_system_only_its_side_of_the_bucket() -> None:
+    bucket = "arn:aws:s3:::crosslink"
+    assert {u["name"]: u["policy"] for u in storage_users()} == {
+        "system-a": "system-a",
+        "system-b": "system-b",
+    }
+    assert policy_grants("system-a") == {
+        f"{bucket}/uploads/*": {"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"},
+        f"{bucket}/outputs/*": {"s3:GetObject", "s3:DeleteObject"},
+    }
+    # A server-side copy of an upload into outputs/ reads the one and writes the other.
+    assert policy_grants("system-b") == {
+        f"{bucket}/uploads/*": {"s3:GetObject"},
+        f"{bucket}/outputs/*": {"s3:PutObject", "s3:AbortMultipartUpload"},
+    }
+
+
+def test_the_storage_one_shot_and_the_stand_in_run_nothing_as_root_they_need_not(
+    s3_services: dict[str, dict[str, Any]],
+) -> None:
+    one_shot = s3_services["storage-users"]
+    assert one_shot["read_only"] is True
+    assert one_shot["cap_drop"] == ["ALL"]
+    assert "cap_add" not in one_shot
+    assert "no-new-privileges:true" in one_shot["security_opt"]
+    minio = s3_services["minio"]
+    assert minio["cap_drop"] == ["ALL"]
+    assert "cap_add" not in minio
+    assert "no-new-privileges:true" in minio["security_opt"]
+
+
+def test_hadolint_finds_nothing_in_the_storage_one_shot_s_dockerfile() -> None:
+    dockerfile = STORAGE_DIR / "Dockerfile"
+    result = subprocess.run(
+        [str(TESTS_BIN / "hadolint"), "--no-color", str(dockerfile)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = dockerfile.read_text()
+    assert "--require-hashes" in text
+    assert re.search(r"^USER [1-9]\d*:[1-9]\d*$", text, re.MULTILINE)
+
+
+def test_with_observability_named_after_it_the_variant_keeps_the_metrics_volume() -> None:
+    observability = REPO / "deploy" / "observability" / "compose.yml"
+    documented = compose_files_merged(REPO / "docker-compose.yml", S3_VARIANT, observability)
+    for name in ("web", "worker-a"):
+        assert documented["services"][name]["volumes"] == ["metrics-a:/tmp/metrics-a"], name
+    # The other order loses it: why deploy/storage/compose.s3.yml says which comes first.
+    reversed_order = compose_files_merged(REPO / "docker-compose.yml", observability, S3_VARIANT)
+    assert not reversed_order["services"]["web"].get("volumes")
