@@ -67,6 +67,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests on S3 last, together (after pytest's own grouping by session parameters): the
+    session switches stores, and restarts the workers, once."""
+    items.sort(key=_on_s3)  # stable: every other test keeps its place
+
+
+def _on_s3(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("store") == STORES["s3"]
+
+
 @pytest.fixture(scope="session")
 def store(request: pytest.FixtureRequest, storage_root: Path) -> StoreView:
     """The store of this part of the session. Changing it restarts the workers and the web

@@ -45,15 +45,25 @@ def policy_document(system: str, *, bucket: str, prefix: str) -> dict[str, Any]:
     multipart upload is ``PutObject`` throughout; aborting one needs its own action."""
 
     def objects(part: str) -> str:
-        return f"arn:aws:s3:::{bucket}/{prefix}/{part}/*" if prefix else (
-            f"arn:aws:s3:::{bucket}/{part}/*"
+        return (
+            f"arn:aws:s3:::{bucket}/{prefix}/{part}/*"
+            if prefix
+            else (f"arn:aws:s3:::{bucket}/{part}/*")
         )
 
     write = ["s3:PutObject", "s3:AbortMultipartUpload"]
     if system == "system_a":
         statements = [
-            {"Sid": "WriteUploads", "Action": [*write, "s3:DeleteObject"], "Resource": objects(UPLOADS)},
-            {"Sid": "ReadOutputs", "Action": ["s3:GetObject", "s3:DeleteObject"], "Resource": objects(OUTPUTS)},
+            {
+                "Sid": "WriteUploads",
+                "Action": [*write, "s3:DeleteObject"],
+                "Resource": objects(UPLOADS),
+            },
+            {
+                "Sid": "ReadOutputs",
+                "Action": ["s3:GetObject", "s3:DeleteObject"],
+                "Resource": objects(OUTPUTS),
+            },
         ]
     elif system == "system_b":
         statements = [
@@ -160,7 +170,9 @@ class ObjectStorage:
 
 def _user(iam: Any, name: str, policy: dict[str, Any]) -> Credentials:
     iam.create_user(UserName=name)
-    iam.put_user_policy(UserName=name, PolicyName=f"{name}-storage", PolicyDocument=json.dumps(policy))
+    iam.put_user_policy(
+        UserName=name, PolicyName=f"{name}-storage", PolicyDocument=json.dumps(policy)
+    )
     key = iam.create_access_key(UserName=name)["AccessKey"]
     return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
 

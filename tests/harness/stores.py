@@ -139,8 +139,10 @@ class S3StoreView:
         return int(head["ContentLength"])
 
     def keys(self, prefix: str) -> set[str]:
-        pages = self.storage.admin_client().get_paginator("list_objects_v2").paginate(
-            Bucket=self.storage.bucket, Prefix=self.storage.name(f"{prefix}/")
+        pages = (
+            self.storage.admin_client()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.storage.bucket, Prefix=self.storage.name(f"{prefix}/"))
         )
         strip = len(self.storage.name(""))
         return {item["Key"][strip:] for page in pages for item in page.get("Contents", [])}

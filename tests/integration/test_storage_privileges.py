@@ -28,9 +28,7 @@ StoreAs = Callable[[str], S3Store]
 
 
 @pytest.fixture
-def store_as(
-    object_store: ObjectStorage, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[StoreAs]:
+def store_as(object_store: ObjectStorage, monkeypatch: pytest.MonkeyPatch) -> StoreAs:
     """The S3 store as ``system``'s processes have it: its variables, its own client."""
 
     def make(system: str) -> S3Store:
@@ -40,7 +38,7 @@ def store_as(
         store._client()  # made now, from this system's variables
         return store
 
-    yield make
+    return make
 
 
 class Admin:

@@ -2,6 +2,8 @@
 nothing is half-stored; in the middle of B's work, B retries with backoff and the file ends
 right once the store is back. A store that goes away keeps what it held (harness.stores)."""
 
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -16,13 +18,14 @@ from harness.http import Reply
 from harness.logs import log_events
 from harness.processes import ManagedProcess
 from harness.s3 import UPLOADS
-from harness.stores import StoreView
+from harness.stores import S3StoreView, StoreView
 from harness.tables import csv_generate
 from harness.waiting import wait_for
 from shared_schema.errors import ErrorCode
 from shared_schema.payloads import PROGRESS_STATE, ProcessingProgress
+from shared_schema.storage.s3 import PART_BYTES
 
-pytestmark = [pytest.mark.integration, pytest.mark.both_stores]
+pytestmark = pytest.mark.integration
 
 GOOD_CSV = b"id,name,score\n1,ada,9.5\n2,grace,8.25\n"
 MID_FILE_BYTES = 48 * 1024**2
@@ -31,6 +34,7 @@ MID_FILE_BYTES = 48 * 1024**2
 Api = Callable[..., Reply]
 
 
+@pytest.mark.both_stores
 def test_an_upload_while_the_store_is_down_is_refused_with_503_and_leaves_nothing_stored(
     api: Api, store: StoreView
 ) -> None:
@@ -53,6 +57,42 @@ def test_an_upload_while_the_store_is_down_is_refused_with_503_and_leaves_nothin
     assert again.status == 201, again.body
 
 
+@pytest.mark.parametrize("store", ["s3"], indirect=True, scope="session")
+def test_an_upload_cut_off_while_a_stores_it_leaves_no_object_and_no_row(
+    api: Api, store: StoreView
+) -> None:
+    """On S3 a large upload is stored part by part: the store goes away after the first part."""
+    assert isinstance(store, S3StoreView)
+    proxy = store.storage.proxy
+    rows = File.objects.count()
+    stored = store.keys(UPLOADS)
+    content = b"id,name\n" + b"1,ada\n" * (3 * PART_BYTES // 6)
+    start = proxy.to_server
+    cut = threading.Event()
+
+    def cut_after_the_first_part() -> None:
+        deadline = time.monotonic() + 60
+        while proxy.to_server - start < PART_BYTES + 1024**2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        proxy.refuse()
+        cut.set()
+
+    watcher = threading.Thread(target=cut_after_the_first_part, daemon=True)
+    watcher.start()
+    try:
+        reply = api("POST", "/api/files/", files={"file": ("large.csv", content)})
+    finally:
+        watcher.join(timeout=70)
+        proxy.accept()
+
+    assert cut.is_set()
+    assert proxy.to_server - start < len(content), "the whole file reached the store"
+    assert reply.status == 503, reply.body
+    assert reply.json()["code"] == ErrorCode.STORAGE_UNAVAILABLE
+    assert File.objects.count() == rows
+    assert store.keys(UPLOADS) == stored, "part of the upload became an object"
+
+
 def _progress(file: File) -> ProcessingProgress | None:
     file.refresh_from_db()
     activity = selectors.file_activity(file=file)
@@ -61,6 +101,7 @@ def _progress(file: File) -> ProcessingProgress | None:
     return None
 
 
+@pytest.mark.both_stores
 def test_a_store_that_goes_away_while_b_works_on_a_file_is_retried_and_the_file_ends_success(
     workers: tuple[ManagedProcess, ManagedProcess], store: StoreView, run_dir: Path
 ) -> None:
