@@ -111,7 +111,7 @@ class S3Server(Service):
         import botocore.config
 
         return boto3.session.Session().client(
-            service,  # type: ignore[call-overload]
+            service,
             endpoint_url=endpoint or self.endpoint,
             region_name=REGION,
             aws_access_key_id=credentials.access_key,
