@@ -28,8 +28,9 @@ from shared_schema.storage.s3 import PART_BYTES
 pytestmark = pytest.mark.integration
 
 GOOD_CSV = b"id,name,score\n1,ada,9.5\n2,grace,8.25\n"
-MID_FILE_BYTES = 48 * 1024**2
-"""Large enough that B is still reading when A first sees its progress (after a second)."""
+MID_FILE_BYTES = 64 * 1024**2
+"""Large enough that B is still reading when A first sees its progress (after a second): B
+reads 20-30 MB/s here (docs/benchmarks.md)."""
 
 Api = Callable[..., Reply]
 
@@ -95,6 +96,9 @@ def test_an_upload_cut_off_while_a_stores_it_leaves_no_object_and_no_row(
 
 def _progress(file: File) -> ProcessingProgress | None:
     file.refresh_from_db()
+    assert file.status == File.Status.PROCESSING, (
+        f"file is {file.status} before A saw B's progress: a larger MID_FILE_BYTES is needed"
+    )
     activity = selectors.file_activity(file=file)
     if activity is not None and activity.state == PROGRESS_STATE and activity.progress:
         return activity.progress
