@@ -5,10 +5,11 @@ keeps: moto holds objects in memory, so it is never stopped while a session need
 
 The server enforces IAM policies on S3 requests once its "IAM-like access control" is switched
 on (moto's ``/moto-api/reset-auth``, the server side of ``INITIAL_NO_AUTH_ACTION_COUNT``:
-http://docs.getmoto.org/en/latest/docs/iam.html). So every system gets its own user and policy,
-as in compose: System A writes uploads and reads outputs, System B reads uploads and writes
-outputs, and each is refused the other's part. Only the harness's own admin user may do
-anything (create the bucket, look at what was stored, put a test's large file in place).
+http://docs.getmoto.org/en/latest/docs/iam.html). So every system gets its own user, with the
+policy compose gives it (deploy/storage/policies/): System A writes uploads and reads outputs,
+System B reads uploads and writes outputs, and each is refused the other's part. Only the
+harness's own admin user may do anything (create the bucket, look at what was stored, put a
+test's large file in place).
 
 What moto checks, seen with moto 5.2: a request's signature and access key (an unknown key is
 ``InvalidAccessKeyId``), and the policy's actions on the object's ARN (``GetObject`` for GET and
@@ -25,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from harness.processes import TESTS_BIN
+from harness.processes import REPO, TESTS_BIN
 from harness.proxy import TcpProxy
 from harness.services import Service, workdir
 
@@ -38,44 +39,21 @@ OUTPUTS = "outputs"
 ADMIN = "crosslink-test-admin"
 SYSTEMS = ("system_a", "system_b")
 
+POLICIES = REPO / "deploy" / "storage" / "policies"
+"""The per-system IAM policies compose gives each system's user (deploy/storage/users.json),
+written for the bucket ``crosslink`` without a prefix."""
+POLICY_BUCKET = "arn:aws:s3:::crosslink/"
+
 
 def policy_document(system: str, *, bucket: str, prefix: str) -> dict[str, Any]:
-    """``system``'s IAM policy: A writes (and deletes) uploads, reads and deletes outputs when
-    its user deletes a file; B reads uploads and writes outputs, and deletes nothing. A
-    multipart upload is ``PutObject`` throughout; aborting one needs its own action."""
-
-    def objects(part: str) -> str:
-        return (
-            f"arn:aws:s3:::{bucket}/{prefix}/{part}/*"
-            if prefix
-            else (f"arn:aws:s3:::{bucket}/{part}/*")
-        )
-
-    write = ["s3:PutObject", "s3:AbortMultipartUpload"]
-    if system == "system_a":
-        statements = [
-            {
-                "Sid": "WriteUploads",
-                "Action": [*write, "s3:DeleteObject"],
-                "Resource": objects(UPLOADS),
-            },
-            {
-                "Sid": "ReadOutputs",
-                "Action": ["s3:GetObject", "s3:DeleteObject"],
-                "Resource": objects(OUTPUTS),
-            },
-        ]
-    elif system == "system_b":
-        statements = [
-            {"Sid": "ReadUploads", "Action": ["s3:GetObject"], "Resource": objects(UPLOADS)},
-            {"Sid": "WriteOutputs", "Action": write, "Resource": objects(OUTPUTS)},
-        ]
-    else:
-        raise ValueError(f"unknown system {system!r}")
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", **statement} for statement in statements],
-    }
+    """``system``'s policy from deploy/storage/policies/, for ``bucket`` and ``prefix``: the
+    same statements as in compose, on the test's bucket. (A writes and deletes uploads, reads
+    and deletes outputs; B reads uploads and writes outputs, and deletes nothing.)"""
+    text = (POLICIES / f"{system.replace('_', '-')}.json").read_text()
+    place = f"arn:aws:s3:::{bucket}/{prefix}/" if prefix else f"arn:aws:s3:::{bucket}/"
+    assert POLICY_BUCKET in text, f"{system}'s policy no longer names {POLICY_BUCKET}"
+    document: dict[str, Any] = json.loads(text.replace(POLICY_BUCKET, place))
+    return document
 
 
 @dataclass(frozen=True)
