@@ -1,5 +1,10 @@
-"""Fixtures for tests that cross the two systems: a private broker vhost, a private storage
-root, System A's test database, and System A's and System B's real workers."""
+"""Fixtures for tests that cross the two systems: a private broker vhost, a private store (a
+directory, or a bucket on a test S3 server), System A's test database, and System A's and
+System B's real workers.
+
+Tests marked ``both_stores`` run twice: on the local directory and on S3-compatible object
+storage (harness.s3). Every other test runs on the local directory only.
+"""
 
 import os
 from collections.abc import Iterator
@@ -17,6 +22,8 @@ from harness.http import answers
 from harness.ports import free_port
 from harness.processes import A_BIN, SYSTEM_A, ManagedProcess, celery_worker
 from harness.rabbitmq import throwaway_vhost
+from harness.s3 import ObjectStorage, object_storage
+from harness.stores import LocalStoreView, S3StoreView, StoreView
 from harness.waiting import wait_for
 from shared_schema.names import QUEUE_SYSTEM_A, QUEUE_SYSTEM_B
 
@@ -41,13 +48,63 @@ def storage_root(run_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def object_store() -> Iterator[ObjectStorage]:
+    """The test S3 server, its bucket and users: started only when a test runs on S3, stopped
+    at the end of the session."""
+    with object_storage() as storage:
+        yield storage
+
+
+STORES = {"local": None, "s3": "s3"}
+"""``both_stores`` parameters: the local store's is None, the value of every unmarked test's
+``store``, so the local half of a marked test shares the session's workers with the others."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores"):
+        metafunc.parametrize(
+            "store", list(STORES.values()), ids=list(STORES), indirect=True, scope="session"
+        )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests on S3 last, together (after pytest's own grouping by session parameters): the
+    session switches stores, and restarts the workers, once."""
+    items.sort(key=_on_s3)  # stable: every other test keeps its place
+
+
+def _on_s3(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("store") == STORES["s3"]
+
+
+@pytest.fixture(scope="session")
+def store(request: pytest.FixtureRequest, storage_root: Path) -> StoreView:
+    """The store of this part of the session. Changing it restarts the workers and the web
+    server (they depend on it), once: pytest runs the tests of one store together."""
+    if getattr(request, "param", None) == "s3":
+        return S3StoreView(request.getfixturevalue("object_store"))
+    return LocalStoreView(storage_root)
+
+
+@pytest.fixture(scope="session")
 def wire(
-    broker_url: str, storage_root: Path, django_db_setup: None, django_db_blocker: object
+    broker_url: str, store: StoreView, django_db_setup: None, django_db_blocker: object
 ) -> Iterator[dict[str, str]]:
-    """Point this process at the private vhost and storage, and return the environment that
-    points workers at them and at A's test database."""
+    """Point this process at the private vhost and store, and return the environment that
+    points workers at them and at A's test database.
+
+    This process acts as System A (it uploads through A's services), so it gets A's variables;
+    the environment returned is A's too. B's worker adds B's own (``b_env``).
+    """
     original_root = settings.STORAGE_ROOT
-    settings.STORAGE_ROOT = storage_root
+    settings.STORAGE_ROOT = (
+        Path(store.location) if isinstance(store, LocalStoreView) else store.location
+    )
+    a_env = store.env("system_a")
+    original_env = {name: os.environ.get(name) for name in a_env}
+    os.environ.update(a_env)
     db = connection.settings_dict
     database_url = (
         f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
@@ -58,15 +115,28 @@ def wire(
         "CELERY_BROKER_URL": broker_url,
         "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
         "DATABASE_URL": database_url,
-        "CROSSLINK_STORAGE_ROOT": str(storage_root),
+        **a_env,
         "DJANGO_DEBUG": "true",
         "PYTHONUNBUFFERED": "1",
         # Tests read what happened from structured events (harness.logs), not log wording.
         "CROSSLINK_LOG_FORMAT": "json",
     }
-    with celery_broker(broker_url):
-        yield env
-    settings.STORAGE_ROOT = original_root
+    try:
+        with celery_broker(broker_url):
+            yield env
+    finally:
+        settings.STORAGE_ROOT = original_root
+        for name, value in original_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def b_env(wire: dict[str, str], store: StoreView) -> dict[str, str]:
+    """B's worker's environment: the wire, with B's own store variables (its own user)."""
+    return {**wire, **store.env("system_b")}
 
 
 @pytest.fixture(scope="session")
@@ -112,10 +182,10 @@ def worker_a(wire: dict[str, str], run_dir: Path) -> Iterator[ManagedProcess]:
 
 
 @pytest.fixture(scope="session")
-def worker_b(wire: dict[str, str], run_dir: Path) -> Iterator[ManagedProcess]:
+def worker_b(b_env: dict[str, str], run_dir: Path) -> Iterator[ManagedProcess]:
     b_dir = run_dir / "b-cwd"
     b_dir.mkdir(exist_ok=True)
-    yield from _started(celery_worker(system="b", env=wire, log_dir=b_dir, queues=QUEUE_SYSTEM_B))
+    yield from _started(celery_worker(system="b", env=b_env, log_dir=b_dir, queues=QUEUE_SYSTEM_B))
 
 
 @pytest.fixture

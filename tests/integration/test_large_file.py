@@ -1,4 +1,5 @@
-"""A file of hundreds of megabytes through B's real worker, with B's progress seen by A."""
+"""A file of hundreds of megabytes through B's real worker, with B's progress seen by A: on the
+local directory and on S3-compatible object storage."""
 
 import time
 import uuid
@@ -10,11 +11,12 @@ import pytest
 from files import selectors, services
 from files.models import File
 from harness.processes import ManagedProcess
+from harness.stores import StoreView
 from harness.tables import COLUMN_TYPES, csv_generate
 from harness.waiting import wait_for
 from shared_schema.payloads import PROGRESS_STATE, ProcessingProgress
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.both_stores]
 
 LARGE_BYTES = 200 * 1024**2
 FINISH_TIMEOUT_S = 240
@@ -22,21 +24,24 @@ FINISH_TIMEOUT_S = 240
 
 
 @pytest.fixture
-def large_upload(storage_root: Path) -> Iterator[tuple[str, int, int]]:
-    """A generated CSV of at least 200 MB in the run's storage; removed afterwards, with B's
+def large_upload(store: StoreView, run_dir: Path) -> Iterator[tuple[str, int, int]]:
+    """A generated CSV of at least 200 MB in the run's store; removed afterwards, with B's
     normalized copy."""
-    key = f"uploads/large-{uuid.uuid4().hex}.csv"
-    table = csv_generate(storage_root / key, min_bytes=LARGE_BYTES)
+    name = f"large-{uuid.uuid4().hex}.csv"
+    key = f"uploads/{name}"
+    table = csv_generate(run_dir / "generated" / name, min_bytes=LARGE_BYTES)
+    store.put_file(key, table.path)
     yield key, table.size_bytes, table.rows
-    (storage_root / key).unlink(missing_ok=True)
-    for output in (storage_root / "outputs").rglob(f"{Path(key).name}*"):
-        output.unlink()
+    store.delete(key)
+    for output in store.keys("outputs"):
+        if Path(output).name.startswith(name):
+            store.delete(output)
 
 
 def test_a_200_mb_csv_is_processed_with_progress_that_a_sees_before_success(
     workers: tuple[ManagedProcess, ManagedProcess],
     large_upload: tuple[str, int, int],
-    storage_root: Path,
+    store: StoreView,
 ) -> None:
     key, size, rows = large_upload
     file = File.objects.create(original_name="large.csv", storage_key=key, size_bytes=size)
@@ -71,8 +76,8 @@ def test_a_200_mb_csv_is_processed_with_progress_that_a_sees_before_success(
     assert file.result["rows"] == rows
     assert file.result["size_bytes"] == size
     assert tuple(c["type"] for c in file.result["columns"]) == COLUMN_TYPES
-    output = storage_root / file.result["output_key"]
-    assert output.stat().st_size == size
+    assert store.size(file.result["output_key"]) == size
     print(
-        f"\n{size / 1024**2:.0f} MiB processed in {elapsed:.1f}s: {size / 1e6 / elapsed:.1f} MB/s"
+        f"\n{size / 1024**2:.0f} MiB processed in {elapsed:.1f}s on the {store.kind} store: "
+        f"{size / 1e6 / elapsed:.1f} MB/s"
     )

@@ -10,6 +10,7 @@ from files.models import File
 from harness.files import finished, upload
 from harness.logs import log_events
 from harness.processes import ManagedProcess
+from harness.stores import StoreView
 from shared_schema.errors import ErrorCode
 
 pytestmark = pytest.mark.integration
@@ -80,16 +81,15 @@ def test_text_that_is_not_utf8_fails_with_a_message_naming_the_line(
     assert "Line 2" in file.error_message
 
 
+@pytest.mark.both_stores
 def test_a_file_removed_from_storage_before_processing_fails_as_missing(
-    workers: tuple[ManagedProcess, ManagedProcess], storage_root: object
+    workers: tuple[ManagedProcess, ManagedProcess], store: StoreView
 ) -> None:
-    from django.conf import settings
-
     file = File.objects.create(
         original_name="gone.csv", storage_key="uploads/gone.csv", size_bytes=3
     )
     services.file_dispatch(file_id=file.pk)
-    assert not (settings.STORAGE_ROOT / file.storage_key).exists()
+    assert store.size(file.storage_key) is None
 
     file = finished(file, workers)
 
