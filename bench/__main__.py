@@ -74,7 +74,10 @@ def round_trips(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]
             worker.cwd = REPO / "bench" / baseline
             started(stack, worker)
 
-        crosslink = Crosslink(storage_root=Path(env["CROSSLINK_STORAGE_ROOT"]))
+        crosslink = Crosslink(
+            storage_root=Path(env["CROSSLINK_STORAGE_ROOT"]), database_url=env["DATABASE_URL"]
+        )
+        stack.callback(crosslink.close)
         bare = Bare(broker_url=env["CELERY_BROKER_URL"], backend_url=env["CELERY_RESULT_BACKEND"])
         durable = Durable(
             broker_url=env["CELERY_BROKER_URL"],

@@ -5,10 +5,12 @@ Configuration comes from Django settings under the ``CELERY_`` namespace, as in 
 ``shared_schema.wire``.
 """
 
+import math
 import os
+import time
 from typing import Any
 
-from celery.signals import before_task_publish, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun
 
 from config import telemetry
 from shared_schema.wire import WireCelery
@@ -21,6 +23,12 @@ app.autodiscover_tasks()
 telemetry.celery_setup(app)  # log context, traces, metrics: docs/observability.md
 
 
+HEALTH_CHECK_AFTER_IDLE_S = 1.0
+"""A connection that served a task less than this long ago is not pinged before the next one."""
+
+_last_task_ended = -math.inf
+
+
 @task_prerun.connect
 def _database_connection_checked(**_: Any) -> None:
     """Give each task what Django gives each request: a persistent, health-checked connection.
@@ -31,10 +39,27 @@ def _database_connection_checked(**_: Any) -> None:
     Django's own rule instead: drop a connection that errored, failed its health check or
     outlived CONN_MAX_AGE, keep the rest.
     https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections
+
+    The health check (CONN_HEALTH_CHECKS, a ``SELECT 1`` before the first query) is skipped for
+    a connection that served a task within HEALTH_CHECK_AFTER_IDLE_S, as PgBouncer skips its
+    own for a server connection released moments ago (``server_check_delay``): under a stream
+    of callbacks it would be a round trip per file to learn nothing. Should the database have
+    restarted in that second, the task's first query fails, Django drops the connection, and
+    the callback is retried (``autoretry_for`` in files.tasks).
+    https://www.pgbouncer.org/config.html#server_check_delay
     """
-    from django.db import close_old_connections
+    from django.db import close_old_connections, connections
 
     close_old_connections()
+    if time.monotonic() - _last_task_ended < HEALTH_CHECK_AFTER_IDLE_S:
+        for connection in connections.all(initialized_only=True):
+            connection.health_check_done = True  # type: ignore[attr-defined]  # not in the stubs
+
+
+@task_postrun.connect
+def _task_ended(**_: Any) -> None:
+    global _last_task_ended
+    _last_task_ended = time.monotonic()
 
 
 PERIODIC_TASKS = frozenset({"system_a.file_relay", "system_a.file_sweep"})

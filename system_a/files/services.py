@@ -9,7 +9,7 @@ back to the caller as ``applied=False``.
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -104,49 +104,84 @@ def _event_of(
     )
 
 
-def _transition(*, where: dict[str, Any], values: dict[str, Any], event: FileEvent) -> bool:
-    """The guarded ``File.objects.filter(**where).update(**values)`` and, if it changed the
-    row, the row's history ``event`` (its ``file_id`` set), committed together. True if the
-    row changed.
+UNFLUSHED = "(SELECT set_config('synchronous_commit', 'off', true)) AS unflushed"
+"""Joined into a statement that is a transaction of its own, so that its commit does not wait
+for the disk. For records whose loss in a database crash only makes the relay or the sweeper
+send an attempt again, which the guarded services make harmless.
+https://www.postgresql.org/docs/current/wal-async-commit.html"""
 
-    On PostgreSQL both are one statement, the UPDATE in a WITH clause whose RETURNING feeds the
-    INSERT: one round trip, not four (BEGIN, UPDATE, INSERT, COMMIT), on the path of every file
-    (docs/benchmarks.md). Elsewhere (the unit tier's SQLite has no data-modifying WITH), the
-    same two statements in a transaction.
+
+def _transition(
+    *,
+    where: dict[str, Any],
+    values: dict[str, Any],
+    event: FileEvent,
+    event_sql: Mapping[str, str] | None = None,
+    returning: Sequence[str] = (),
+    flush: bool = True,
+) -> dict[str, Any] | None:
+    """The guarded ``File.objects.filter(**where).update(**values)`` (``where`` names the
+    file's ``pk``) and, if it changed the row, the row's history ``event`` (its ``file_id``
+    set), committed together. Returns the changed row's ``returning`` fields (an empty dict
+    when none are asked for), or ``None`` when the row did not change.
+
+    ``event_sql``: fields of ``event`` whose value is an SQL expression over the changed row,
+    named ``changed`` (the attempt number a claim has just counted). ``flush=False``: the
+    commit does not wait for the disk (``UNFLUSHED``), unless the transition runs inside a
+    transaction of the caller's, whose commit it must not weaken.
+
+    On PostgreSQL all of it is one statement, the UPDATE in a WITH clause whose RETURNING feeds
+    the INSERT and the answer: one round trip, not five (a read, BEGIN, UPDATE, INSERT,
+    COMMIT), on the path of every file (docs/benchmarks.md). Elsewhere (the unit tier's SQLite
+    has no data-modifying WITH), the same statements in a transaction.
     """
     files = File.objects.filter(**where)
     connection = connections[files.db]
-    if connection.vendor != "postgresql":
-        with transaction.atomic(using=files.db):
-            changed = files.update(**values)
-            if changed:
-                event.save(using=files.db)
-        return bool(changed)
-    update = cast(UpdateQuery, files.query.chain(UpdateQuery))  # as QuerySet.update does
-    update.add_update_values(values)
-    update_sql, update_params = update.get_compiler(files.db).as_sql()
     quote = connection.ops.quote_name
     fields = [field for field in FileEvent._meta.local_concrete_fields if not field.primary_key]
-    row_id = f"changed.{quote(File._meta.pk.column)}"
-    # Only names from the models go into the text; every value is a parameter.
-    sql = (
-        f"WITH changed AS ({update_sql} RETURNING {quote(File._meta.pk.column)}) "  # noqa: S608
+    computed = {"file": f"changed.{quote(File._meta.pk.column)}", **(event_sql or {})}
+    # Only names from the models and the code go into the text; every value is a parameter.
+    insert = (
         f"INSERT INTO {quote(FileEvent._meta.db_table)} "
         f"({', '.join(quote(field.column) for field in fields)}) "
-        f"SELECT {', '.join(row_id if field.name == 'file' else '%s' for field in fields)} "
-        "FROM changed"
+        f"SELECT {', '.join(computed.get(field.name, '%s') for field in fields)} "
     )
     event_params = [
         field.get_db_prep_save(getattr(event, field.attname), connection)
         for field in fields
-        if field.name != "file"
+        if field.name not in computed
     ]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=files.db), connection.cursor() as cursor:
+            if not files.update(**values):
+                return None
+            table = quote(File._meta.db_table)
+            row_id = quote(File._meta.pk.column)
+            cursor.execute(
+                f"{insert}FROM {table} AS changed WHERE changed.{row_id} = %s",
+                [*event_params, where["pk"]],
+            )
+            return File.objects.filter(pk=where["pk"]).values(*returning).get() if returning else {}
+    update = cast(UpdateQuery, files.query.chain(UpdateQuery))  # as QuerySet.update does
+    update.add_update_values(values)
+    update_sql, update_params = update.get_compiler(files.db).as_sql()
+    unflushed = "" if flush or connection.in_atomic_block else f", {UNFLUSHED}"
+    column_of = {field.name: field.column for field in File._meta.concrete_fields}
+    answer = ", ".join(quote(column_of[name]) for name in returning) or "1"
+    sql = (
+        f"WITH changed AS ({update_sql} RETURNING *), "  # noqa: S608 - names and placeholders
+        f"logged AS ({insert}FROM changed{unflushed}) "
+        f"SELECT {answer} FROM changed"
+    )
     with (
         transaction.mark_for_rollback_on_error(using=files.db),
         connection.cursor() as cursor,
     ):
         cursor.execute(sql, [*update_params, *event_params])
-        return int(cursor.rowcount) > 0
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip(returning, row, strict=True)) if returning else {}
 
 
 @dataclass(frozen=True)
@@ -244,16 +279,16 @@ def file_dispatch(*, file_id: int) -> Transition:
     commits first and is the outbox entry: if this process dies before the broker confirms the
     message, the relay sends it. If the publish fails, the attempt is rolled back to PENDING for
     the relay to send again.
+
+    The claim's commit does not wait for the disk: a database crash that loses it leaves the
+    file PENDING, so the attempt whose message did go out finds no current attempt and is
+    ignored, and the relay sends the file again (docs/reliability.md).
     """
-    file = File.objects.get(pk=file_id)
-    if file.status != File.Status.PENDING:
-        logger.info("Not dispatching file %s: it is %s, not PENDING", file_id, file.status)
-        return Transition(applied=False, found=File.Status(file.status))
     task_id = str(uuid.uuid4())
     now = timezone.now()
-    # One guarded statement instead of a locking read and a save: PostgreSQL re-checks the
-    # WHERE clause on the row it locks, so of two concurrent dispatchers exactly one claims the
-    # file. (Name and storage key, read above, never change.)
+    # One guarded statement, which also answers what the message needs, instead of a read and a
+    # save: PostgreSQL re-checks the WHERE clause on the row it locks, so of two concurrent
+    # dispatchers exactly one claims the file.
     claimed = _transition(
         where={"pk": file_id, "status": File.Status.PENDING},
         values={
@@ -270,14 +305,17 @@ def file_dispatch(*, file_id: int) -> Transition:
             task_id=task_id,
             from_status=File.Status.PENDING,
             to_status=File.Status.PROCESSING,
-            detail=f"attempt {file.attempts + 1}",
         ),
+        event_sql={"detail": "'attempt ' || changed.attempts"},
+        returning=("original_name", "storage_key", "attempts"),
+        flush=False,
     )
-    if not claimed:
+    if claimed is None:
         found = File.Status(File.objects.values_list("status", flat=True).get(pk=file_id))
-        logger.info("Not dispatching file %s: it became %s, not PENDING", file_id, found)
+        logger.info("Not dispatching file %s: it is %s, not PENDING", file_id, found)
         return Transition(applied=False, found=found)
-    _file_send(file=file, task_id=task_id, attempt=file.attempts + 1)
+    file = File(pk=file_id, status=File.Status.PROCESSING, task_id=task_id, **claimed)
+    _file_send(file=file, task_id=task_id, attempt=file.attempts)
     return Transition(applied=True, found=File.Status.PENDING)
 
 
@@ -331,8 +369,7 @@ def _file_sent_record(*, file_id: int, task_id: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {connection.ops.quote_name(File._meta.db_table)} SET sent_at = %s "  # noqa: S608 - a name
-            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed "
-            "WHERE id = %s AND task_id = %s AND sent_at IS NULL",
+            f"FROM {UNFLUSHED} WHERE id = %s AND task_id = %s AND sent_at IS NULL",
             [now, file_id, task_id],
         )
 
@@ -544,7 +581,7 @@ def _file_finish(
         guard["storage_key"] = storage_key
     # A sweep applying an outcome whose callback was lost does so in the file's trace.
     with file_span("file.finish", file_id=file_id, task_id=task_id):
-        applied = _transition(
+        changed = _transition(
             where=guard,
             values={
                 "status": status,
@@ -564,7 +601,7 @@ def _file_finish(
                 source=FileEvent.Source.CALLBACK,
             ),
         )
-        if applied:
+        if changed is not None:
             return Transition(applied=True, found=File.Status.PROCESSING)
         with transaction.atomic():
             file = File.objects.get(pk=file_id)

@@ -22,8 +22,8 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     task_soft_time_limit=settings.soft_time_limit,
     task_time_limit=settings.hard_time_limit,
-    # STARTED lets a caller tell "queued" from "running".
-    task_track_started=True,
+    # No task_track_started: STARTED, which lets a caller tell "queued" from "running", is
+    # recorded by remote.processing itself for a run that lasts (tasks.started_later).
 )
 telemetry.celery_setup()  # log context, traces, metrics: docs/observability.md
 store.store_setup()  # each pool process's own S3 client, made as it starts

@@ -1,11 +1,14 @@
 """``remote.processing``: the thin adapter between the wire and ``processing.file_process``."""
 
+import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from celery import Task
+from celery import Task, states
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.log import get_task_logger
 from pydantic import ValidationError
@@ -44,7 +47,7 @@ def progress_throttled(
 ) -> Callable[[ProcessingProgress], None]:
     """``publish``, called at most once per ``interval`` seconds, the first time one interval
     after the throttle is made. A file done sooner reports no progress at all: the STARTED
-    state (task_track_started) already tells A it is running, and every update is a write to
+    state (``started_later``) already tells A it is running, and every update is a write to
     the result backend on the hot path of the round trip."""
     last = clock()
 
@@ -56,6 +59,42 @@ def progress_throttled(
             publish(progress)
 
     return offer
+
+
+STARTED_AFTER_S = 0.1
+"""Record STARTED for a run still going after this long (see ``started_later``)."""
+
+
+@contextmanager
+def started_later(task: Task[Any, Any], *, after: float) -> Iterator[Callable[[], None]]:
+    """Record the run's STARTED state in the result backend once it has lasted ``after``
+    seconds, from a timer thread: what Celery's ``task_track_started`` records before every
+    run, at the cost of a read and a write to the result backend on the path of every file.
+
+    STARTED is for a person watching the file ("running", not "queued"); a run over within
+    ``after`` goes from queued to done, which is all anyone could have seen of it. Yields
+    ``settle``, which stops the timer or waits for its write to end, so that no later state
+    (progress, the outcome) is ever overwritten by STARTED; leaving the block settles too.
+    """
+    request = task.request  # thread-local to the task's own thread: read here
+    timer = threading.Timer(
+        after,
+        task.backend.store_result,
+        args=(request.id, {"pid": os.getpid(), "hostname": request.hostname}, states.STARTED),
+        kwargs={"request": request},
+    )
+    timer.daemon = True
+
+    def settle() -> None:
+        timer.cancel()
+        if timer.is_alive():
+            timer.join()
+
+    timer.start()
+    try:
+        yield settle
+    finally:
+        settle()
 
 
 def request_parse(payload: object) -> ProcessingRequest:
@@ -112,20 +151,23 @@ def _process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
         extra={"event": "file.processing"},
     )
 
-    def publish(progress: ProcessingProgress) -> None:
-        self.update_state(state=PROGRESS_STATE, meta=progress.model_dump(mode="json"))
-
     started_at = datetime.now(UTC)
     try:
-        result = file_process(
-            request=request,
-            store=store_open(settings.storage_root),
-            max_bytes=settings.max_file_bytes,
-            max_columns=settings.max_columns,
-            max_line_bytes=settings.max_line_bytes,
-            max_gzip_ratio=settings.max_gzip_ratio,
-            on_progress=progress_throttled(publish, interval=PROGRESS_MIN_INTERVAL_S),
-        )
+        with started_later(self, after=STARTED_AFTER_S) as settle_started:
+
+            def publish(progress: ProcessingProgress) -> None:
+                settle_started()
+                self.update_state(state=PROGRESS_STATE, meta=progress.model_dump(mode="json"))
+
+            result = file_process(
+                request=request,
+                store=store_open(settings.storage_root),
+                max_bytes=settings.max_file_bytes,
+                max_columns=settings.max_columns,
+                max_line_bytes=settings.max_line_bytes,
+                max_gzip_ratio=settings.max_gzip_ratio,
+                on_progress=progress_throttled(publish, interval=PROGRESS_MIN_INTERVAL_S),
+            )
     except SoftTimeLimitExceeded:
         raise ProcessingTimeout(
             f"Processing stopped after the time limit of {settings.soft_time_limit} seconds."

@@ -92,20 +92,40 @@ class _ErrbacksNeverRaise:
                 )
 
 
-_SAFE_BACKENDS: dict[str, type[Backend]] = {}
+class _NoSubscriptionOnSend:
+    """Mixed into the configured result backend's class: sending a task does not subscribe to
+    its result.
+
+    Celery's Redis backend subscribes to a task's result channel as the task is sent
+    (``RedisBackend.on_task_call``), for an ``AsyncResult.get()`` that may follow, and
+    unsubscribes when the ``AsyncResult`` is collected: two Redis commands on the path of every
+    send. A system on the wire never waits on a result in the process that sent the task; it
+    hears back through its callbacks, and reads the backend with a plain GET. A ``get()`` still
+    works: it subscribes when called, and reads the stored result once in case it came first
+    (``celery/backends/redis.py``, ``ResultConsumer.on_wait_for_pending``).
+    """
+
+    def on_task_call(self, producer: Any, task_id: str) -> None:
+        return None
 
 
-def _with_safe_errbacks(backend_cls: type[Backend]) -> type[Backend]:
+_WIRE_BACKENDS: dict[str, type[Backend]] = {}
+
+
+def _wire_backend(backend_cls: type[Backend]) -> type[Backend]:
     key = f"{backend_cls.__module__}.{backend_cls.__qualname__}"
-    if key not in _SAFE_BACKENDS:
-        _SAFE_BACKENDS[key] = type(backend_cls.__name__, (_ErrbacksNeverRaise, backend_cls), {})
-    return _SAFE_BACKENDS[key]
+    if key not in _WIRE_BACKENDS:
+        _WIRE_BACKENDS[key] = type(
+            backend_cls.__name__, (_ErrbacksNeverRaise, _NoSubscriptionOnSend, backend_cls), {}
+        )
+    return _WIRE_BACKENDS[key]
 
 
 class WireCelery(Celery):
     """Celery with the wire's queue table (any queue not the system's own is a peer), its
-    worker's dead-letter declaration, and callbacks whose failed publish never replaces a
-    task's outcome. Configure it with ``common_settings`` plus the system's own settings."""
+    worker's dead-letter declaration, callbacks whose failed publish never replaces a task's
+    outcome, and sends that do not subscribe to their result. Configure it with
+    ``common_settings`` plus the system's own settings."""
 
     amqp_cls = f"{CallbackSafeAMQP.__module__}:{CallbackSafeAMQP.__qualname__}"
 
@@ -115,9 +135,9 @@ class WireCelery(Celery):
 
     def _get_backend(self) -> Backend:
         # Celery's own lookup (celery/app/base.py, Celery._get_backend), with the backend's
-        # class extended by _ErrbacksNeverRaise.
+        # class extended by _ErrbacksNeverRaise and _NoSubscriptionOnSend.
         found: tuple[type[Backend], str | None] = backends.by_url(  # type: ignore[assignment]
             self.backend_cls or self.conf.result_backend, self.loader
         )
         backend_cls, url = found
-        return _with_safe_errbacks(backend_cls)(app=self, url=url)
+        return _wire_backend(backend_cls)(app=self, url=url)

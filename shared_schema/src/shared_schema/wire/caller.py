@@ -30,6 +30,9 @@ from shared_schema.wire.queues import peer_queue
 
 logger = get_logger(__name__)
 
+RESULT_ARGSREPR = f"(<the result of {PROCESS_TASK}>,)"
+"""What the success callback's message shows for its arguments (``argsrepr``)."""
+
 
 def processing_send(
     app: Celery,
@@ -55,7 +58,10 @@ def processing_send(
         task_id=task_id,
         queue=QUEUE_SYSTEM_B,
         declare=[peer_queue(QUEUE_SYSTEM_B), peer_queue(reply_queue)],
-        link=link.clone().set(queue=reply_queue),
+        # The success callback's argument is B's whole result: its repr in the message (for
+        # monitors and log lines) would be made on B's hot path, to print what A stores anyway.
+        # https://docs.celeryq.dev/en/stable/userguide/tasks.html#hiding-sensitive-information-in-arguments
+        link=link.clone().set(queue=reply_queue, argsrepr=RESULT_ARGSREPR),
         link_error=link_error.clone().set(queue=reply_queue),
     )
 
