@@ -52,16 +52,18 @@ def processing_send(
     would be lost. Raises whatever the broker raised; the caller keeps its work pending and
     sends it again later.
     """
+    # The success callback's argument is B's whole result: its repr in the message (for
+    # monitors and log lines) would be made on B's hot path, to print what A stores anyway.
+    # https://docs.celeryq.dev/en/stable/userguide/tasks.html#hiding-sensitive-information-in-arguments
+    on_success = link.clone().set(queue=reply_queue)
+    on_success.options["argsrepr"] = RESULT_ARGSREPR  # an apply_async option the stubs omit
     return app.send_task(
         PROCESS_TASK,
         kwargs={"payload": request.model_dump(mode="json")},
         task_id=task_id,
         queue=QUEUE_SYSTEM_B,
         declare=[peer_queue(QUEUE_SYSTEM_B), peer_queue(reply_queue)],
-        # The success callback's argument is B's whole result: its repr in the message (for
-        # monitors and log lines) would be made on B's hot path, to print what A stores anyway.
-        # https://docs.celeryq.dev/en/stable/userguide/tasks.html#hiding-sensitive-information-in-arguments
-        link=link.clone().set(queue=reply_queue, argsrepr=RESULT_ARGSREPR),
+        link=on_success,
         link_error=link_error.clone().set(queue=reply_queue),
     )
 
