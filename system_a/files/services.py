@@ -21,8 +21,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F
-from django.db.models.sql import UpdateQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -111,6 +112,70 @@ send an attempt again, which the guarded services make harmless.
 https://www.postgresql.org/docs/current/wal-async-commit.html"""
 
 
+def _event_insert(
+    event: FileEvent, *, connection: BaseDatabaseWrapper, event_sql: Mapping[str, str] | None
+) -> tuple[str, list[Any]]:
+    """``INSERT INTO <history> (...) SELECT ...`` for ``event`` and its parameters, to be
+    completed with a FROM clause that names the file's row ``changed``: the event's file is
+    that row's, and so is any field given in ``event_sql`` as an SQL expression over it."""
+    quote = connection.ops.quote_name
+    fields = [field for field in FileEvent._meta.local_concrete_fields if not field.primary_key]
+    computed = {"file": f"changed.{quote(File._meta.pk.column)}", **(event_sql or {})}
+    # Only names from the models and the code go into the text; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(FileEvent._meta.db_table)} "
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"SELECT {', '.join(computed.get(field.name, '%s') for field in fields)} "
+    )
+    params = [
+        field.get_db_prep_save(getattr(event, field.attname), connection)
+        for field in fields
+        if field.name not in computed
+    ]
+    return sql, params
+
+
+def _file_insert(file: File, *, events: Sequence[FileEvent]) -> None:
+    """INSERT ``file`` (setting its ``pk``) and its first history ``events``, together.
+
+    On PostgreSQL one statement, the file's INSERT in a WITH clause whose RETURNING feeds the
+    events' (one round trip, not four: BEGIN, two INSERTs, COMMIT, on the path of every
+    upload); elsewhere the ORM's statements in a transaction.
+    """
+    connection = connections[File.objects.db]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=File.objects.db):
+            file.save(force_insert=True)
+            for event in events:
+                event.file_id = file.pk
+            FileEvent.objects.bulk_create(events)
+        return
+    fields = [field for field in File._meta.local_concrete_fields if not field.primary_key]
+    query = InsertQuery(File)
+    query.insert_values(fields, [file])
+    compiler = query.get_compiler(File.objects.db)
+    compiler.returning_fields = [File._meta.pk]
+    [(insert_sql, insert_params)] = compiler.as_sql()
+    logged = [_event_insert(event, connection=connection, event_sql=None) for event in events]
+    ctes = [f"changed AS ({insert_sql})"]
+    ctes += [f"logged_{i} AS ({insert}FROM changed)" for i, (insert, _) in enumerate(logged)]
+    sql = (
+        f"WITH {', '.join(ctes)} "  # noqa: S608 - names and placeholders
+        f"SELECT {connection.ops.quote_name(File._meta.pk.column)} FROM changed"
+    )
+    params = [*insert_params, *(param for _, event_params in logged for param in event_params)]
+    with (
+        transaction.mark_for_rollback_on_error(using=File.objects.db),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    assert row is not None  # an INSERT that did not raise returned its row
+    file.pk = row[0]
+    file._state.adding = False
+    file._state.db = File.objects.db
+
+
 def _transition(
     *,
     where: dict[str, Any],
@@ -138,19 +203,7 @@ def _transition(
     files = File.objects.filter(**where)
     connection = connections[files.db]
     quote = connection.ops.quote_name
-    fields = [field for field in FileEvent._meta.local_concrete_fields if not field.primary_key]
-    computed = {"file": f"changed.{quote(File._meta.pk.column)}", **(event_sql or {})}
-    # Only names from the models and the code go into the text; every value is a parameter.
-    insert = (
-        f"INSERT INTO {quote(FileEvent._meta.db_table)} "
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"SELECT {', '.join(computed.get(field.name, '%s') for field in fields)} "
-    )
-    event_params = [
-        field.get_db_prep_save(getattr(event, field.attname), connection)
-        for field in fields
-        if field.name not in computed
-    ]
+    insert, event_params = _event_insert(event, connection=connection, event_sql=event_sql)
     if connection.vendor != "postgresql":
         with transaction.atomic(using=files.db), connection.cursor() as cursor:
             if not files.update(**values):
@@ -224,40 +277,41 @@ def file_create(
     task_id = str(uuid.uuid4())
     now = timezone.now()
     try:
-        with transaction.atomic():
-            file = File.objects.create(
-                owner=owner,
-                original_name=(upload.name or "upload")[:255],
-                storage_key=key,
-                size_bytes=size,
-                status=File.Status.PROCESSING,
-                task_id=task_id,
-                attempts=1,
-                created_at=now,
-                dispatched_at=now,
-            )
-            FileEvent.objects.bulk_create(  # one INSERT for both
-                [
-                    _event_of(
-                        file_id=file.pk,
-                        kind=FileEvent.Kind.UPLOADED,
-                        to_status=File.Status.PENDING,
-                        detail=f"{size:,} bytes",
-                    ),
-                    _event_of(
-                        file_id=file.pk,
-                        kind=FileEvent.Kind.SENT,
-                        task_id=task_id,
-                        from_status=File.Status.PENDING,
-                        to_status=File.Status.PROCESSING,
-                        detail="attempt 1",
-                    ),
-                ]
-            )
-            transaction.on_commit(lambda: _file_send_on_commit(file=file, task_id=task_id))
+        file = File(
+            owner=owner,
+            original_name=(upload.name or "upload")[:255],
+            storage_key=key,
+            size_bytes=size,
+            status=File.Status.PROCESSING,
+            task_id=task_id,
+            attempts=1,
+            created_at=now,
+            dispatched_at=now,
+        )
+        _file_insert(
+            file,
+            events=[
+                _event_of(
+                    file_id=0,  # the new row's (_file_insert)
+                    kind=FileEvent.Kind.UPLOADED,
+                    to_status=File.Status.PENDING,
+                    detail=f"{size:,} bytes",
+                ),
+                _event_of(
+                    file_id=0,
+                    kind=FileEvent.Kind.SENT,
+                    task_id=task_id,
+                    from_status=File.Status.PENDING,
+                    to_status=File.Status.PROCESSING,
+                    detail="attempt 1",
+                ),
+            ],
+        )
     except BaseException:
         storage_discard(key=key, root=storage_root)  # no record, so no stored bytes either
         raise
+    # Inside a caller's transaction, once it commits; otherwise now.
+    transaction.on_commit(lambda: _file_send_on_commit(file=file, task_id=task_id))
     return file
 
 

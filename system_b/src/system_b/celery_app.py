@@ -23,7 +23,7 @@ app.conf.update(
     task_soft_time_limit=settings.soft_time_limit,
     task_time_limit=settings.hard_time_limit,
     # No task_track_started: STARTED, which lets a caller tell "queued" from "running", is
-    # recorded by remote.processing itself for a run that lasts (tasks.started_later).
+    # recorded by remote.processing itself for a run that lasts (system_b.started).
 )
 telemetry.celery_setup()  # log context, traces, metrics: docs/observability.md
 store.store_setup()  # each pool process's own S3 client, made as it starts

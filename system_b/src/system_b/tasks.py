@@ -1,7 +1,7 @@
 """``remote.processing``: the thin adapter between the wire and ``processing.file_process``."""
 
+import functools
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +32,7 @@ from shared_schema.storage import store_open
 from system_b.celery_app import app
 from system_b.processing import file_process
 from system_b.settings import settings
+from system_b.started import StartedLater
 
 logger = get_task_logger(__name__)
 
@@ -47,7 +48,7 @@ def progress_throttled(
 ) -> Callable[[ProcessingProgress], None]:
     """``publish``, called at most once per ``interval`` seconds, the first time one interval
     after the throttle is made. A file done sooner reports no progress at all: the STARTED
-    state (``started_later``) already tells A it is running, and every update is a write to
+    state (system_b.started) already tells A it is running, and every update is a write to
     the result backend on the hot path of the round trip."""
     last = clock()
 
@@ -61,40 +62,29 @@ def progress_throttled(
     return offer
 
 
-STARTED_AFTER_S = 0.1
-"""Record STARTED for a run still going after this long (see ``started_later``)."""
+STARTED = StartedLater(after=0.1, tick=0.05)
+"""Records STARTED for a run still going after 0.1 s (system_b.started)."""
 
 
 @contextmanager
-def started_later(task: Task[Any, Any], *, after: float) -> Iterator[Callable[[], None]]:
-    """Record the run's STARTED state in the result backend once it has lasted ``after``
-    seconds, from a timer thread: what Celery's ``task_track_started`` records before every
-    run, at the cost of a read and a write to the result backend on the path of every file.
-
-    STARTED is for a person watching the file ("running", not "queued"); a run over within
-    ``after`` goes from queued to done, which is all anyone could have seen of it. Yields
-    ``settle``, which stops the timer or waits for its write to end, so that no later state
-    (progress, the outcome) is ever overwritten by STARTED; leaving the block settles too.
-    """
+def started_later(task: Task[Any, Any]) -> Iterator[Callable[[], None]]:
+    """The run of ``task`` is recorded STARTED if it lasts (``STARTED``). Yields ``settle``, to
+    call before storing any later state; leaving the block settles too."""
     request = task.request  # thread-local to the task's own thread: read here
-    timer = threading.Timer(
-        after,
-        task.backend.store_result,
-        args=(request.id, {"pid": os.getpid(), "hostname": request.hostname}, states.STARTED),
-        kwargs={"request": request},
+    task_id = str(request.id)  # always set for a task a worker runs
+    STARTED.begin(
+        functools.partial(
+            task.backend.store_result,
+            task_id,
+            {"pid": os.getpid(), "hostname": request.hostname},
+            states.STARTED,
+            request=request,
+        )
     )
-    timer.daemon = True
-
-    def settle() -> None:
-        timer.cancel()
-        if timer.is_alive():
-            timer.join()
-
-    timer.start()
     try:
-        yield settle
+        yield STARTED.settle
     finally:
-        settle()
+        STARTED.settle()
 
 
 def request_parse(payload: object) -> ProcessingRequest:
@@ -132,6 +122,10 @@ def request_parse(payload: object) -> ProcessingRequest:
     # the line below names the code and the file. A traceback in B's log means a bug.
     # https://docs.celeryq.dev/en/stable/userguide/tasks.html#Task.throws
     throws=(ProcessingError,),
+    # The worker's "succeeded" line shows the start of the result (the upload's key and
+    # checksum): the whole summary, columns and sample rows, is A's to show, and making its
+    # repr for every file cost more than processing a small one.
+    resultrepr_maxsize=160,
 )
 def process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
     file_id = payload.get("file_id") if isinstance(payload, dict) else None
@@ -153,7 +147,7 @@ def _process(self: Task[Any, Any], payload: Any) -> dict[str, Any]:
 
     started_at = datetime.now(UTC)
     try:
-        with started_later(self, after=STARTED_AFTER_S) as settle_started:
+        with started_later(self) as settle_started:
 
             def publish(progress: ProcessingProgress) -> None:
                 settle_started()
