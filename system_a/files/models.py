@@ -33,12 +33,10 @@ class File(models.Model):
         blank=True,
     )
     original_name = models.CharField(max_length=255)
-    storage_key = models.CharField(max_length=1024, unique=True)
+    storage_key = models.CharField(max_length=1024)  # unique: Meta.constraints
     size_bytes = models.PositiveBigIntegerField()
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
-    )
-    task_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    task_id = models.CharField(max_length=64, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     result = models.JSONField(null=True, blank=True, help_text="System B's summary on success.")
     error_code = models.CharField(
@@ -68,8 +66,14 @@ class File(models.Model):
                 condition=~models.Q(status="FAILED") | ~models.Q(error_code=""),
                 name="file_failed_has_error_code",
             ),
+            models.UniqueConstraint(fields=["storage_key"], name="file_storage_key_unique"),
         ]
+        # Plain indexes, declared here rather than with unique=True / db_index=True on the
+        # fields: on PostgreSQL those add a second, varchar_pattern_ops index per text column,
+        # for LIKE queries nothing makes, and every index is written by every change of a row.
         indexes = [
+            models.Index(fields=["status"], name="file_status"),
+            models.Index(fields=["task_id"], name="file_task_id"),
             # The outbox: the relay looks for claimed attempts whose message is not confirmed.
             models.Index(
                 fields=["dispatched_at"],
@@ -139,7 +143,8 @@ class FileEvent(models.Model):
         CALLBACK = "callback", "Callback"
         SWEEPER = "sweeper", "Sweeper"
 
-    file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="events")
+    # Indexed by Meta.indexes' (file, at), which serves lookups by file alone as well.
+    file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="events", db_index=False)
     task_id = models.CharField(
         max_length=64, blank=True, default="", help_text="The attempt the event belongs to."
     )
