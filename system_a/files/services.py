@@ -157,8 +157,14 @@ def _file_insert(file: File, *, events: Sequence[FileEvent]) -> None:
     compiler.returning_fields = [File._meta.pk]
     [(insert_sql, insert_params)] = compiler.as_sql()
     logged = [_event_insert(event, connection=connection, event_sql=None) for event in events]
-    ctes = [f"changed AS ({insert_sql})"]
-    ctes += [f"logged_{i} AS ({insert}FROM changed)" for i, (insert, _) in enumerate(logged)]
+    # Each event's INSERT reads a row of the previous one's: the sub-statements of a WITH run
+    # in no given order, and the events are to be numbered in theirs.
+    ctes = [f"changed AS ({insert_sql})", "logged_0 AS (SELECT 1)"]
+    ctes += [
+        f"logged_{i + 1} AS ({insert}FROM changed, (SELECT 1 FROM logged_{i} LIMIT 1) AS after "  # noqa: S608
+        "RETURNING 1)"
+        for i, (insert, _) in enumerate(logged)
+    ]
     sql = (
         f"WITH {', '.join(ctes)} "  # noqa: S608 - names and placeholders
         f"SELECT {connection.ops.quote_name(File._meta.pk.column)} FROM changed"

@@ -11,7 +11,7 @@ from pytest_django import Settings as SettingsWrapper
 
 from config.testing import celery_broker
 from files import services
-from files.models import File
+from files.models import File, FileEvent
 from shared_schema.errors import ErrorCode, InconsistentRows, WorkerLost
 from shared_schema.payloads import ProcessingResult
 
@@ -47,6 +47,28 @@ def test_an_upload_is_stored_under_the_root_and_recorded_as_its_first_attempt(
     assert stored.storage_key.startswith("uploads/")
     assert stored.storage_key.endswith(".csv")
     assert (storage_root / stored.storage_key).read_bytes() == GOOD_CSV
+
+
+@pytest.mark.django_db
+def test_an_upload_records_its_arrival_and_its_first_attempt_in_its_history(
+    storage_root: Path,
+) -> None:
+    file = services.file_create(upload=csv_upload())
+
+    history = [
+        (event.kind, event.from_status, event.to_status, event.task_id, event.detail)
+        for event in FileEvent.objects.filter(file=file).order_by("id")
+    ]
+    assert history == [
+        (FileEvent.Kind.UPLOADED, "", File.Status.PENDING, "", f"{len(GOOD_CSV)} bytes"),
+        (
+            FileEvent.Kind.SENT,
+            File.Status.PENDING,
+            File.Status.PROCESSING,
+            file.task_id,
+            "attempt 1",
+        ),
+    ]
 
 
 def test_an_upload_belongs_to_the_user_who_made_it(storage_root: Path, user: User) -> None:
@@ -211,6 +233,35 @@ def test_a_dispatch_that_the_broker_refuses_leaves_the_file_pending_for_the_swee
 
     file.refresh_from_db()
     assert (file.status, file.task_id, file.attempts) == (File.Status.PENDING, "", 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatch_records_its_claim_as_the_next_attempt_and_undoes_it_when_the_send_fails() -> (
+    None
+):
+    file = File.objects.create(
+        original_name="a.csv", storage_key="uploads/a.csv", size_bytes=3, attempts=2
+    )
+
+    with celery_broker("amqp://guest:guest@127.0.0.1:1//"), pytest.raises(OperationalError):
+        services.file_dispatch(file_id=file.pk)
+
+    claimed, undone = FileEvent.objects.filter(file=file).order_by("id")
+    assert (claimed.kind, claimed.from_status, claimed.to_status, claimed.detail) == (
+        FileEvent.Kind.SENT,
+        File.Status.PENDING,
+        File.Status.PROCESSING,
+        "attempt 3",
+    )
+    assert (undone.kind, undone.task_id) == (FileEvent.Kind.SEND_FAILED, claimed.task_id)
+    file.refresh_from_db()
+    assert (file.status, file.attempts) == (File.Status.PENDING, 2)
+
+
+@pytest.mark.django_db
+def test_dispatching_a_file_that_does_not_exist_says_so() -> None:
+    with pytest.raises(File.DoesNotExist):
+        services.file_dispatch(file_id=404)
 
 
 def test_dispatching_a_file_that_is_not_pending_changes_nothing_and_says_what_it_found(
