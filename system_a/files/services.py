@@ -59,29 +59,6 @@ def acting_as(source: FileEvent.Source) -> Iterator[None]:
         _acting.reset(token)
 
 
-def _event(
-    *,
-    file_id: int,
-    kind: FileEvent.Kind,
-    task_id: str = "",
-    from_status: str = "",
-    to_status: str = "",
-    detail: str = "",
-    source: FileEvent.Source = FileEvent.Source.USER,
-) -> None:
-    """One row of the file's history (``_event_of``), saved. Called inside each guarded
-    transition, in its transaction, so a change and its record commit together."""
-    _event_of(
-        file_id=file_id,
-        kind=kind,
-        task_id=task_id,
-        from_status=from_status,
-        to_status=to_status,
-        detail=detail,
-        source=source,
-    ).save(force_insert=True)
-
-
 def _event_of(
     *,
     file_id: int,
@@ -92,7 +69,8 @@ def _event_of(
     detail: str = "",
     source: FileEvent.Source = FileEvent.Source.USER,
 ) -> FileEvent:
-    """One row of the file's history, not saved yet; ``source`` unless the transition is made
+    """One row of the file's history, not saved yet (``_transition`` writes it with its change;
+    elsewhere it is saved in the change's transaction); ``source`` unless the transition is made
     ``acting_as`` another."""
     return FileEvent(
         file_id=file_id,
@@ -445,14 +423,14 @@ def _file_undo_dispatch(*, file_id: int, task_id: str) -> None:
             updated_at=timezone.now(),
         )
         if updated:
-            _event(
+            _event_of(
                 file_id=file_id,
                 kind=FileEvent.Kind.SEND_FAILED,
                 task_id=task_id,
                 from_status=File.Status.PROCESSING,
                 to_status=File.Status.PENDING,
                 detail="The broker did not take the message; the sweeper sends it again.",
-            )
+            ).save(force_insert=True)
     if not updated:
         logger.warning("File %s moved on before its failed dispatch could be undone", file_id)
 
@@ -669,7 +647,7 @@ def _file_finish(
             if current and storage_key is not None and file.storage_key != storage_key:
                 raise _ResultOfAnotherUpload(file.storage_key)
             _is_current_attempt(file, task_id=task_id, action=f"mark {status.label.lower()}")
-            _event(
+            _event_of(
                 file_id=file_id,
                 kind=FileEvent.Kind.IGNORED,
                 task_id=task_id,
@@ -678,7 +656,7 @@ def _file_finish(
                 detail=f"{kind.label} outcome for an attempt that is not current"
                 f" (current task: {file.task_id or 'none'}): {detail}",
                 source=FileEvent.Source.CALLBACK,
-            )
+            ).save(force_insert=True)
         return Transition(applied=False, found=File.Status(file.status))
 
 
@@ -689,14 +667,14 @@ def file_retry(*, file_id: int) -> Transition:
         if file.status != File.Status.FAILED:
             logger.info("Not retrying file %s: it is %s, not FAILED", file_id, file.status)
             return Transition(applied=False, found=File.Status(file.status))
-        _event(
+        _event_of(
             file_id=file_id,
             kind=FileEvent.Kind.RETRY_REQUESTED,
             task_id=file.task_id,
             from_status=File.Status.FAILED,
             to_status=File.Status.PENDING,
             detail=f"after {file.error_code}",
-        )
+        ).save(force_insert=True)
         file.status = File.Status.PENDING
         file.task_id = ""
         file.error_code = ""
@@ -752,7 +730,7 @@ def file_new_attempt(
             file.refresh_from_db()
             _is_current_attempt(file, task_id=task_id, action="start a new attempt of")
             return Transition(applied=False, found=File.Status(file.status))
-        _event(
+        _event_of(
             file_id=file_id,
             kind=FileEvent.Kind.ABANDONED,
             task_id=task_id,
@@ -760,8 +738,8 @@ def file_new_attempt(
             to_status=File.Status.PROCESSING,
             detail=f"{code.value}: {message} A new attempt follows.",
             source=FileEvent.Source.CALLBACK,
-        )
-        _event(
+        ).save(force_insert=True)
+        _event_of(
             file_id=file_id,
             kind=FileEvent.Kind.SENT,
             task_id=new_task_id,
@@ -769,7 +747,7 @@ def file_new_attempt(
             to_status=File.Status.PROCESSING,
             detail=f"attempt {file.attempts + 1}",
             source=FileEvent.Source.CALLBACK,
-        )
+        ).save(force_insert=True)
         attempt = file.attempts + 1
         transaction.on_commit(
             lambda: _file_send_on_commit(file=file, task_id=new_task_id, attempt=attempt)
