@@ -2,9 +2,10 @@
 bring back: the server (and what it keeps in memory) stays up, only the way to it goes.
 
 ``refuse()`` cuts every open connection and stops listening, so new connections are refused at
-once (what an unreachable host with nothing listening looks like to a client); ``accept()``
-listens again on the same port. The proxy runs in threads of the test process and counts the
-bytes it forwards each way, so a test can tell when a client is in the middle of a transfer.
+once (what an unreachable host with nothing listening looks like to a client), while the port
+stays the proxy's; ``accept()`` listens again on it. The proxy runs in threads of the test
+process and counts the bytes it forwards each way, so a test can tell when a client is in
+the middle of a transfer.
 """
 
 import contextlib
@@ -28,6 +29,7 @@ class TcpProxy:
     to_clients: int = field(default=0, init=False)
     """Bytes forwarded from the server to clients since the proxy started."""
     _listener: socket.socket | None = field(default=None, init=False, repr=False)
+    _held: socket.socket | None = field(default=None, init=False, repr=False)
     _open: set[socket.socket] = field(default_factory=set, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -43,11 +45,7 @@ class TcpProxy:
         """Listen (again) on the proxy's port. Idempotent."""
         if self._listener is not None:
             return
-        listener = socket.socket()
-        # The port's connections cut by refuse() linger in TIME_WAIT; they must not keep the
-        # proxy from listening on it again.
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        listener, self._held = self._held or self._bound(), None
         listener.listen(64)
         listener.settimeout(ACCEPT_POLL_S)
         self._listener = listener
@@ -56,9 +54,25 @@ class TcpProxy:
     def refuse(self) -> None:
         """Stop listening and cut every open connection. Idempotent."""
         listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.close()
         self.cut()
+        if listener is not None:
+            # Shut down first: a close alone leaves the socket listening until the thread
+            # blocked in its accept() wakes up, and the port taken.
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+            # Hold the port, bound but not listening (a connection to it is refused): it was
+            # free when the proxy took it, so it may be in the range the kernel gives outgoing
+            # connections as their own port, and one could take it while the proxy is down.
+            self._held = self._bound()
+
+    def _bound(self) -> socket.socket:
+        sock = socket.socket()
+        # The port's connections cut by refuse() linger in TIME_WAIT; they must not keep the
+        # proxy from binding it again.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        return sock
 
     def cut(self) -> None:
         """Close every open connection, both ends; keep listening for new ones."""
@@ -80,6 +94,9 @@ class TcpProxy:
 
     def close(self) -> None:
         self.refuse()
+        held, self._held = self._held, None
+        if held is not None:
+            held.close()
 
     def _serve(self, listener: socket.socket) -> None:
         while self._listener is listener:

@@ -22,15 +22,15 @@ from harness.stores import S3StoreView, StoreView
 from harness.tables import csv_generate
 from harness.waiting import wait_for
 from shared_schema.errors import ErrorCode
-from shared_schema.payloads import PROGRESS_STATE, ProcessingProgress
+from shared_schema.payloads import PROGRESS_STATE
 from shared_schema.storage.s3 import PART_BYTES
 
 pytestmark = pytest.mark.integration
 
 GOOD_CSV = b"id,name,score\n1,ada,9.5\n2,grace,8.25\n"
 MID_FILE_BYTES = 64 * 1024**2
-"""Large enough that B is still reading when A first sees its progress (after a second): B
-reads 20-30 MB/s here (docs/benchmarks.md)."""
+"""Large enough that B is still reading when A first sees it running (STARTED, 0.1 s into the
+run): B reads 20-60 MB/s on the machines this ran on (docs/benchmarks.md)."""
 
 Api = Callable[..., Reply]
 
@@ -94,15 +94,18 @@ def test_an_upload_cut_off_while_a_stores_it_leaves_no_object_and_no_row(
     assert store.keys(UPLOADS) == stored, "part of the upload became an object"
 
 
-def _progress(file: File) -> ProcessingProgress | None:
+def _running(file: File) -> bool:
+    """Whether A sees B working on ``file``: STARTED, or progress short of the end."""
     file.refresh_from_db()
     assert file.status == File.Status.PROCESSING, (
-        f"file is {file.status} before A saw B's progress: a larger MID_FILE_BYTES is needed"
+        f"file is {file.status} before A saw B working: a larger MID_FILE_BYTES is needed"
     )
     activity = selectors.file_activity(file=file)
-    if activity is not None and activity.state == PROGRESS_STATE and activity.progress:
-        return activity.progress
-    return None
+    if activity is None:
+        return False
+    if activity.state == PROGRESS_STATE and activity.progress is not None:
+        return activity.progress.bytes_read < activity.progress.bytes_total
+    return activity.state == "STARTED"
 
 
 @pytest.mark.both_stores
@@ -118,16 +121,15 @@ def test_a_store_that_goes_away_while_b_works_on_a_file_is_retried_and_the_file_
     services.file_dispatch(file_id=file.pk)
     file.refresh_from_db()
 
-    # A sees B's progress, short of the end: B is in the middle of the file.
-    progress = wait_for(
-        lambda: _progress(file),
+    # A sees B running, short of the end: B is in the middle of the file.
+    wait_for(
+        lambda: _running(file),
         timeout=60,
-        interval=0.05,
-        what="B's progress on the file",
+        interval=0.02,
+        what="B to be working on the file",
         describe=worker_b.tail,
     )
     with store.down(keep_reads=True):
-        assert progress.bytes_read < table.size_bytes
         retried = wait_for(
             lambda: log_events(worker_b.log(), "task.retried", celery_task_id=file.task_id),
             timeout=60,
