@@ -9,7 +9,7 @@ back to the caller as ``applied=False``.
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +21,6 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connections, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F
 from django.utils import timezone
 from pydantic import ValidationError
@@ -30,6 +29,7 @@ from files.dispatch import processing_request_send  # the only caller of send_ta
 from files.models import File, FileEvent
 from files.outcomes import failure_describe, failure_is_wire_error
 from files.selectors import file_ids_free
+from files.statements import UNFLUSHED, Add, file_insert, file_transition
 from files.storage import storage_delete, storage_discard, storage_save_upload
 from shared_schema.errors import INFRASTRUCTURE_CODES, ErrorCode, StorageKeyOutsideRoot
 from shared_schema.keys import output_key_of
@@ -68,9 +68,9 @@ def _event_of(
     detail: str = "",
     source: FileEvent.Source = FileEvent.Source.USER,
 ) -> FileEvent:
-    """One row of the file's history, not saved yet (``_transition`` writes it with its change;
-    elsewhere it is saved in the change's transaction); ``source`` unless the transition is made
-    ``acting_as`` another."""
+    """One row of the file's history, not saved yet (``statements.file_transition`` writes it
+    with its change; elsewhere it is saved in the change's transaction); ``source`` unless the
+    transition is made ``acting_as`` another."""
     return FileEvent(
         file_id=file_id,
         kind=kind,
@@ -80,190 +80,6 @@ def _event_of(
         detail=detail,
         source=_acting.get() or source,
     )
-
-
-UNFLUSHED = "(SELECT set_config('synchronous_commit', 'off', true)) AS unflushed"
-"""Joined into a statement that is a transaction of its own, so that its commit does not wait
-for the disk. For records whose loss in a database crash only makes the relay or the sweeper
-send an attempt again, which the guarded services make harmless.
-https://www.postgresql.org/docs/current/wal-async-commit.html"""
-
-
-def _event_insert(
-    event: FileEvent, *, connection: BaseDatabaseWrapper, event_sql: Mapping[str, str] | None
-) -> tuple[str, list[Any]]:
-    """``INSERT INTO <history> (...) SELECT ...`` for ``event`` and its parameters, to be
-    completed with a FROM clause that names the file's row ``changed``: the event's file is
-    that row's, and so is any field given in ``event_sql`` as an SQL expression over it."""
-    quote = connection.ops.quote_name
-    fields = [field for field in FileEvent._meta.local_concrete_fields if not field.primary_key]
-    computed = {"file": f"changed.{quote(File._meta.pk.column)}", **(event_sql or {})}
-    # Only names from the models and the code go into the text; every value is a parameter.
-    sql = (
-        f"INSERT INTO {quote(FileEvent._meta.db_table)} "
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"SELECT {', '.join(computed.get(field.name, '%s') for field in fields)} "
-    )
-    params = [
-        field.get_db_prep_save(getattr(event, field.attname), connection)
-        for field in fields
-        if field.name not in computed
-    ]
-    return sql, params
-
-
-def _file_insert(file: File, *, events: Sequence[FileEvent]) -> None:
-    """INSERT ``file`` (setting its ``pk``) and its first history ``events``, together.
-
-    On PostgreSQL one statement, the file's INSERT in a WITH clause whose RETURNING feeds the
-    events' (one round trip, not four: BEGIN, two INSERTs, COMMIT, on the path of every
-    upload); elsewhere the ORM's statements in a transaction.
-    """
-    connection = connections[File.objects.db]
-    if connection.vendor != "postgresql":
-        with transaction.atomic(using=File.objects.db):
-            file.save(force_insert=True)
-            for event in events:
-                event.file_id = file.pk
-            FileEvent.objects.bulk_create(events)
-        return
-    quote = connection.ops.quote_name
-    # As the ORM's INSERT prepares each value (SQLInsertCompiler), without building a query.
-    fields = [field for field in File._meta.local_concrete_fields if not field.primary_key]
-    insert_params = [
-        field.get_db_prep_save(field.pre_save(file, add=True), connection) for field in fields
-    ]
-    insert_sql = (
-        f"INSERT INTO {quote(File._meta.db_table)} "  # noqa: S608 - names and placeholders
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(File._meta.pk.column)}"
-    )
-    logged = [_event_insert(event, connection=connection, event_sql=None) for event in events]
-    # Each event's INSERT reads a row of the previous one's: the sub-statements of a WITH run
-    # in no given order, and the events are to be numbered in theirs.
-    ctes = [f"changed AS ({insert_sql})", "logged_0 AS (SELECT 1)"]
-    ctes += [
-        f"logged_{i + 1} AS ({insert}FROM changed, (SELECT 1 FROM logged_{i} LIMIT 1) AS after "  # noqa: S608
-        "RETURNING 1)"
-        for i, (insert, _) in enumerate(logged)
-    ]
-    sql = (
-        f"WITH {', '.join(ctes)} "  # noqa: S608 - names and placeholders
-        f"SELECT {quote(File._meta.pk.column)} FROM changed"
-    )
-    params = [*insert_params, *(param for _, event_params in logged for param in event_params)]
-    with (
-        transaction.mark_for_rollback_on_error(using=File.objects.db),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    assert row is not None  # an INSERT that did not raise returned its row
-    file.pk = row[0]
-    file._state.adding = False
-    file._state.db = File.objects.db
-
-
-@dataclass(frozen=True)
-class _Add:
-    """A transition's value: the column's own value plus ``by``."""
-
-    by: int
-
-
-def _update_sql(
-    *, where: Mapping[str, Any], values: Mapping[str, Any], connection: BaseDatabaseWrapper
-) -> tuple[str, list[Any]]:
-    """``UPDATE <files> SET ... WHERE ...``: each value plain or ``_Add``, each condition an
-    equality (``IS NULL`` for ``None``), every value prepared by its model field as the ORM
-    would. Built here because the ORM takes longer to build this one statement than
-    PostgreSQL takes to run it, twice on the path of every file (docs/benchmarks.md)."""
-    quote = connection.ops.quote_name
-    fields: dict[str, Any] = {field.name: field for field in File._meta.concrete_fields}
-    fields["pk"] = File._meta.pk
-    sets, conditions, params = [], [], []
-    for name, value in values.items():
-        column = quote(fields[name].column)
-        if isinstance(value, _Add):
-            sets.append(f"{column} = {column} + %s")
-            params.append(value.by)
-        else:
-            sets.append(f"{column} = %s")
-            params.append(fields[name].get_db_prep_save(value, connection))
-    for name, value in where.items():
-        column = quote(fields[name].column)
-        if value is None:
-            conditions.append(f"{column} IS NULL")
-        else:
-            conditions.append(f"{column} = %s")
-            params.append(fields[name].get_db_prep_value(value, connection))
-    table = quote(File._meta.db_table)
-    sql = f"UPDATE {table} SET {', '.join(sets)} WHERE {' AND '.join(conditions)}"  # noqa: S608
-    return sql, params
-
-
-def _transition(
-    *,
-    where: dict[str, Any],
-    values: dict[str, Any],
-    event: FileEvent,
-    event_sql: Mapping[str, str] | None = None,
-    returning: Sequence[str] = (),
-    flush: bool = True,
-) -> dict[str, Any] | None:
-    """The guarded ``File.objects.filter(**where).update(**values)`` (``where`` names the
-    file's ``pk``; a value may add to its column, ``_Add``) and, if it changed the row, the
-    row's history ``event`` (its ``file_id`` set), committed together. Returns the changed
-    row's ``returning`` fields (an empty dict when none are asked for), or ``None`` when the
-    row did not change.
-
-    ``event_sql``: fields of ``event`` whose value is an SQL expression over the changed row,
-    named ``changed`` (the attempt number a claim has just counted). ``flush=False``: the
-    commit does not wait for the disk (``UNFLUSHED``), unless the transition runs inside a
-    transaction of the caller's, whose commit it must not weaken.
-
-    On PostgreSQL all of it is one statement, the UPDATE in a WITH clause whose RETURNING feeds
-    the INSERT and the answer: one round trip, not five (a read, BEGIN, UPDATE, INSERT,
-    COMMIT), on the path of every file (docs/benchmarks.md). Elsewhere (the unit tier's SQLite
-    has no data-modifying WITH), the same statements in a transaction.
-    """
-    using = File.objects.db
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    insert, event_params = _event_insert(event, connection=connection, event_sql=event_sql)
-    if connection.vendor != "postgresql":
-        orm_values = {
-            name: F(name) + value.by if isinstance(value, _Add) else value
-            for name, value in values.items()
-        }
-        with transaction.atomic(using=using), connection.cursor() as cursor:
-            if not File.objects.filter(**where).update(**orm_values):
-                return None
-            table = quote(File._meta.db_table)
-            row_id = quote(File._meta.pk.column)
-            cursor.execute(
-                f"{insert}FROM {table} AS changed WHERE changed.{row_id} = %s",
-                [*event_params, where["pk"]],
-            )
-            return File.objects.filter(pk=where["pk"]).values(*returning).get() if returning else {}
-    update_sql, update_params = _update_sql(where=where, values=values, connection=connection)
-    unflushed = "" if flush or connection.in_atomic_block else f", {UNFLUSHED}"
-    column_of = {field.name: field.column for field in File._meta.concrete_fields}
-    answer = ", ".join(quote(column_of[name]) for name in returning) or "1"
-    sql = (
-        f"WITH changed AS ({update_sql} RETURNING *), "  # noqa: S608 - names and placeholders
-        f"logged AS ({insert}FROM changed{unflushed}) "
-        f"SELECT {answer} FROM changed"
-    )
-    with (
-        transaction.mark_for_rollback_on_error(using=using),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(sql, [*update_params, *event_params])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip(returning, row, strict=True)) if returning else {}
 
 
 @dataclass(frozen=True)
@@ -317,11 +133,11 @@ def file_create(
             created_at=now,
             dispatched_at=now,
         )
-        _file_insert(
-            file,
+        file_insert(
+            file=file,
             events=[
                 _event_of(
-                    file_id=0,  # the new row's (_file_insert)
+                    file_id=0,  # the new row's (statements.file_insert)
                     kind=FileEvent.Kind.UPLOADED,
                     to_status=File.Status.PENDING,
                     detail=f"{size:,} bytes",
@@ -372,12 +188,12 @@ def file_dispatch(*, file_id: int) -> Transition:
     # One guarded statement, which also answers what the message needs, instead of a read and a
     # save: PostgreSQL re-checks the WHERE clause on the row it locks, so of two concurrent
     # dispatchers exactly one claims the file.
-    claimed = _transition(
+    claimed = file_transition(
         where={"pk": file_id, "status": File.Status.PENDING},
         values={
             "status": File.Status.PROCESSING,
             "task_id": task_id,
-            "attempts": _Add(1),
+            "attempts": Add(1),
             "dispatched_at": now,
             "sent_at": None,
             "updated_at": now,
@@ -652,7 +468,8 @@ def _file_finish(
     One guarded UPDATE, not a locking read and a save: the state and the attempt's task id are
     in the WHERE clause, which PostgreSQL re-checks on the row it locks, so a duplicate or a
     racing callback updates nothing. The history row is written by the same statement
-    (``_transition``). Only when nothing changed is the row read, to say what was found.
+    (``statements.file_transition``). Only when nothing changed is the row read, to say what
+    was found.
 
     ``storage_key``: change the file only if its upload is this one; raises
     ``_ResultOfAnotherUpload`` when that alone kept the current attempt from changing.
@@ -664,7 +481,7 @@ def _file_finish(
         guard["storage_key"] = storage_key
     # A sweep applying an outcome whose callback was lost does so in the file's trace.
     with file_span("file.finish", file_id=file_id, task_id=task_id):
-        changed = _transition(
+        changed = file_transition(
             where=guard,
             values={
                 "status": status,
