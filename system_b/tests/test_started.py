@@ -30,6 +30,7 @@ def test_a_run_settled_before_the_delay_is_never_recorded() -> None:
 
     started.begin(lambda: calls.append("short run"))
     started.settle()
+
     # The watcher takes runs in order: once the next one is recorded, it has passed the first.
     def record_next() -> None:
         calls.append("next run")
@@ -53,6 +54,7 @@ def test_settling_waits_for_a_record_under_way() -> None:
 
     started.begin(slow_record)
     assert entered.wait(DEADLINE_S)
+
     def settle() -> None:
         started.settle()
         order.append("settled")
