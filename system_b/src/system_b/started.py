@@ -29,7 +29,9 @@ class StartedLater:
     unless ``settle`` came first. ``settle`` also waits for a ``record`` under way, so that
     whatever the run stores next (progress, its outcome) is never overwritten by STARTED.
 
-    One run at a time: a prefork child runs one task at a time.
+    One run at a time, as in a prefork child (B's pool). In a pool that runs several tasks in
+    one process (threads, gevent), a run begun while another is watched replaces it: a STARTED
+    may then be missed, never written over a later state.
     """
 
     def __init__(self, *, after: float, tick: float) -> None:
