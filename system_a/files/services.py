@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from pydantic import ValidationError
@@ -29,7 +29,7 @@ from files.dispatch import processing_request_send  # the only caller of send_ta
 from files.models import File, FileEvent
 from files.outcomes import failure_describe, failure_is_wire_error
 from files.selectors import file_ids_free
-from files.statements import UNFLUSHED, Add, file_insert, file_transition
+from files.statements import Add, file_insert, file_transition, file_update
 from files.storage import storage_delete, storage_discard, storage_save_upload
 from shared_schema.errors import INFRASTRUCTURE_CODES, ErrorCode, StorageKeyOutsideRoot
 from shared_schema.keys import output_key_of
@@ -258,19 +258,11 @@ def _file_sent_record(*, file_id: int, task_id: str) -> None:
     more. A record lost that way leaves the attempt unsent in the outbox, and the relay sends
     it again. https://www.postgresql.org/docs/current/wal-async-commit.html
     """
-    now = timezone.now()
-    unsent = File.objects.filter(pk=file_id, task_id=task_id, sent_at__isnull=True)
-    connection = connections[unsent.db]
-    # Only as a transaction of its own: the setting would apply to an enclosing one too.
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        unsent.update(sent_at=now)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {connection.ops.quote_name(File._meta.db_table)} SET sent_at = %s "  # noqa: S608 - a name
-            f"FROM {UNFLUSHED} WHERE id = %s AND task_id = %s AND sent_at IS NULL",
-            [now, file_id, task_id],
-        )
+    file_update(
+        where={"pk": file_id, "task_id": task_id, "sent_at": None},
+        values={"sent_at": timezone.now()},
+        flush=False,
+    )
 
 
 def _file_undo_dispatch(*, file_id: int, task_id: str) -> None:

@@ -10,6 +10,7 @@ data-modifying WITH, runs the same writes through the ORM in a transaction.
 ``files.services`` decides what each transition is; this module only writes it.
 """
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,16 +110,35 @@ class Add:
     by: int
 
 
+@functools.cache
+def _file_fields() -> dict[str, Any]:
+    """``File``'s concrete fields by name, and its primary key as ``pk``: looked up once, not
+    on every write."""
+    fields: dict[str, Any] = {field.name: field for field in File._meta.concrete_fields}
+    fields["pk"] = File._meta.pk
+    return fields
+
+
+def _unflushed(*, flush: bool, connection: BaseDatabaseWrapper) -> bool:
+    """Whether a write asked not to wait for the disk may skip it: only as a transaction of its
+    own, since the setting would weaken an enclosing transaction of the caller's too."""
+    return not flush and not connection.in_atomic_block
+
+
 def _update_sql(
-    *, where: Mapping[str, Any], values: Mapping[str, Any], connection: BaseDatabaseWrapper
+    *,
+    where: Mapping[str, Any],
+    values: Mapping[str, Any],
+    connection: BaseDatabaseWrapper,
+    unflushed: bool = False,
 ) -> tuple[str, list[Any]]:
     """``UPDATE <files> SET ... WHERE ...``: each value plain or ``Add``, each condition an
     equality (``IS NULL`` for ``None``), every value prepared by its model field as the ORM
-    would. Built here because the ORM takes longer to build this one statement than
-    PostgreSQL takes to run it, twice on the path of every file (docs/benchmarks.md)."""
+    would; ``unflushed``: its commit does not wait for the disk (``UNFLUSHED``). Built here
+    because the ORM takes longer to build this one statement than PostgreSQL takes to run it,
+    twice on the path of every file (docs/benchmarks.md)."""
     quote = connection.ops.quote_name
-    fields: dict[str, Any] = {field.name: field for field in File._meta.concrete_fields}
-    fields["pk"] = File._meta.pk
+    fields = _file_fields()
     sets, conditions, params = [], [], []
     for name, value in values.items():
         column = quote(fields[name].column)
@@ -136,8 +156,27 @@ def _update_sql(
             conditions.append(f"{column} = %s")
             params.append(fields[name].get_db_prep_value(value, connection))
     table = quote(File._meta.db_table)
-    sql = f"UPDATE {table} SET {', '.join(sets)} WHERE {' AND '.join(conditions)}"  # noqa: S608
+    source = f" FROM {UNFLUSHED}" if unflushed else ""
+    sql = f"UPDATE {table} SET {', '.join(sets)}{source} WHERE {' AND '.join(conditions)}"  # noqa: S608
     return sql, params
+
+
+def file_update(*, where: dict[str, Any], values: dict[str, Any], flush: bool = True) -> bool:
+    """The guarded ``File.objects.filter(**where).update(**values)``, with no history row (a
+    record such as ``sent_at``, not a transition). True if the row changed. ``flush=False``:
+    the commit does not wait for the disk, as in ``file_transition``."""
+    connection = connections[File.objects.db]
+    if connection.vendor != "postgresql":
+        return bool(File.objects.filter(**where).update(**values))
+    sql, params = _update_sql(
+        where=where,
+        values=values,
+        connection=connection,
+        unflushed=_unflushed(flush=flush, connection=connection),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount) > 0
 
 
 def file_transition(
@@ -184,13 +223,17 @@ def file_transition(
                 [*event_params, where["pk"]],
             )
             return File.objects.filter(pk=where["pk"]).values(*returning).get() if returning else {}
-    update_sql, update_params = _update_sql(where=where, values=values, connection=connection)
-    unflushed = "" if flush or connection.in_atomic_block else f", {UNFLUSHED}"
-    column_of = {field.name: field.column for field in File._meta.concrete_fields}
-    answer = ", ".join(quote(column_of[name]) for name in returning) or "1"
+    update_sql, update_params = _update_sql(
+        where=where,
+        values=values,
+        connection=connection,
+        unflushed=_unflushed(flush=flush, connection=connection),
+    )
+    fields = _file_fields()
+    answer = ", ".join(quote(fields[name].column) for name in returning) or "1"
     sql = (
         f"WITH changed AS ({update_sql} RETURNING *), "  # noqa: S608 - names and placeholders
-        f"logged AS ({insert}FROM changed{unflushed}) "
+        f"logged AS ({insert}FROM changed) "
         f"SELECT {answer} FROM changed"
     )
     with (

@@ -62,17 +62,17 @@ def progress_throttled(
     return offer
 
 
-STARTED = StartedLater(after=0.1, tick=0.05)
+STARTED_LATER = StartedLater(after=0.1, tick=0.05)
 """Records STARTED for a run still going after 0.1 s (system_b.started)."""
 
 
 @contextmanager
 def started_later(task: Task[Any, Any]) -> Iterator[Callable[[], None]]:
-    """The run of ``task`` is recorded STARTED if it lasts (``STARTED``). Yields ``settle``, to
-    call before storing any later state; leaving the block settles too."""
+    """The run of ``task`` is recorded STARTED if it lasts (``STARTED_LATER``). Yields
+    ``settle``, to call before storing any later state; leaving the block settles too."""
     request = task.request  # thread-local to the task's own thread: read here
     task_id = str(request.id)  # always set for a task a worker runs
-    STARTED.begin(
+    STARTED_LATER.begin(
         functools.partial(
             task.backend.store_result,
             task_id,
@@ -82,9 +82,9 @@ def started_later(task: Task[Any, Any]) -> Iterator[Callable[[], None]]:
         )
     )
     try:
-        yield STARTED.settle
+        yield STARTED_LATER.settle
     finally:
-        STARTED.settle()
+        STARTED_LATER.settle()
 
 
 def request_parse(payload: object) -> ProcessingRequest:
