@@ -24,22 +24,32 @@ def test_a_run_that_outlasts_the_delay_is_recorded_once() -> None:
 
 
 def test_a_run_settled_before_the_delay_is_never_recorded() -> None:
+    now = [0.0]
     calls: list[str] = []
-    next_recorded = threading.Event()
-    started = StartedLater(after=0.02, tick=0.01)
+    # A watcher that would look only in an hour: the test looks itself, at a time it chooses.
+    started = StartedLater(after=0.02, tick=3600, clock=lambda: now[0])
 
     started.begin(lambda: calls.append("short run"))
     started.settle()
+    now[0] = 1.0  # long past the run's due time
+    started.look()
 
-    # The watcher takes runs in order: once the next one is recorded, it has passed the first.
-    def record_next() -> None:
-        calls.append("next run")
-        next_recorded.set()
+    assert calls == []
 
-    started.begin(record_next)
 
-    assert next_recorded.wait(DEADLINE_S)
-    assert calls == ["next run"]
+def test_a_run_not_settled_is_recorded_once_due_and_not_before() -> None:
+    now = [0.0]
+    calls: list[str] = []
+    started = StartedLater(after=0.02, tick=3600, clock=lambda: now[0])
+
+    started.begin(lambda: calls.append("run"))
+    started.look()
+    assert calls == []  # not due yet
+    now[0] = 0.02
+    started.look()
+    started.look()
+
+    assert calls == ["run"]
 
 
 def test_settling_waits_for_a_record_under_way() -> None:

@@ -34,9 +34,12 @@ class StartedLater:
     may then be missed, never written over a later state.
     """
 
-    def __init__(self, *, after: float, tick: float) -> None:
+    def __init__(
+        self, *, after: float, tick: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.after = after
         self.tick = tick
+        self.clock = clock
         self._lock = threading.Condition()
         self._run: _Run | None = None
         self._recording = False
@@ -44,7 +47,7 @@ class StartedLater:
 
     def begin(self, record: Callable[[], object]) -> None:
         with self._lock:
-            self._run = _Run(due=time.monotonic() + self.after, record=record)
+            self._run = _Run(due=self.clock() + self.after, record=record)
             # Started in the process that runs tasks (a pool child, after the fork), once.
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -58,20 +61,24 @@ class StartedLater:
             while self._recording:
                 self._lock.wait()
 
+    def look(self) -> None:
+        """What the watcher does every ``tick``: record the run if it is due."""
+        with self._lock:
+            run = self._run
+            if run is None or self.clock() < run.due:
+                return
+            self._run = None
+            self._recording = True
+        try:
+            run.record()
+        except Exception:  # a lost STARTED only shows the run as queued
+            logger.warning("Could not record STARTED for the running task", exc_info=True)
+        finally:
+            with self._lock:
+                self._recording = False
+                self._lock.notify_all()
+
     def _watch(self) -> None:
         while True:
             time.sleep(self.tick)
-            with self._lock:
-                run = self._run
-                if run is None or time.monotonic() < run.due:
-                    continue
-                self._run = None
-                self._recording = True
-            try:
-                run.record()
-            except Exception:  # a lost STARTED only shows the run as queued
-                logger.warning("Could not record STARTED for the running task", exc_info=True)
-            finally:
-                with self._lock:
-                    self._recording = False
-                    self._lock.notify_all()
+            self.look()
